@@ -1,0 +1,58 @@
+"""Database configuration, migrations and connection lifecycle (Tortoise ORM 1.x)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate as _migrate
+
+# Each package that owns tables adds (label, models module, migrations module) here via `apps=`.
+ENGINE_APP: tuple[str, str, str] = ("engine", "engine.models", "engine.migrations")
+
+
+def normalize_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url[len("postgresql://") :]
+    return url
+
+
+def tortoise_config(
+    url: str, apps: Sequence[tuple[str, str, str]] = (ENGINE_APP,), connection: str = "default"
+) -> dict[str, Any]:
+    """Build a Tortoise config; `connection` lets tests give PostgreSQL its own name (SQL is cached per name)."""
+    return {
+        "connections": {connection: normalize_url(url)},
+        "apps": {
+            label: {"models": [models], "migrations": migrations, "default_connection": connection}
+            for label, models, migrations in apps
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For the `tortoise` command line (makemigrations); the app runs with its own config.
+TORTOISE_ORM = tortoise_config(os.environ.get("CIVICFLOW_DATABASE_URL", "sqlite://data/civicflow.db"))
+
+
+async def migrate_database(config: dict[str, Any]) -> None:
+    """Apply the committed migrations (both SQLite and PostgreSQL run the same files)."""
+    async with TortoiseContext():
+        await _migrate(config=config)
+        await Tortoise.close_connections()
+
+
+async def init_database(config: dict[str, Any], *, global_fallback: bool = False) -> None:
+    await Tortoise.init(config=config, _enable_global_fallback=global_fallback)
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+def is_postgres(config: dict[str, Any]) -> bool:
+    return any(str(url).startswith("postgres") for url in config["connections"].values())

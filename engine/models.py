@@ -1,0 +1,189 @@
+"""Tables owned by the engine.
+
+    OrgUnit ─┬─< User ──< ApiToken
+             │
+    ProcessDefinition ──< ProcessInstance ──< HumanTask
+                                         └──< AuditEvent (hash chain, head in AuditHead)
+    CalendarDay (holidays and 调休 make-up working days)
+
+Queryable values live in real columns (JSON filtering does not work on SQLite); the Spiff
+state is opaque JSON text, written and read only by `engine.runtime`.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class OrgUnit(Model):
+    code = fields.CharField(max_length=32, primary_key=True)
+    name = fields.CharField(max_length=100)
+    level = fields.CharField(max_length=16)  # city / county / township / village
+    parent: fields.ForeignKeyNullableRelation[OrgUnit] = fields.ForeignKeyField(
+        "engine.OrgUnit", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    # "/511400/511402/511402001/" — subtree queries are a prefix match on this column.
+    path = fields.CharField(max_length=255)
+    is_demo = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "org_unit"
+        indexes = [Index(fields=["path"])]
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    display_name = fields.CharField(max_length=100)
+    password_hash = fields.CharField(max_length=255)
+    org_unit: fields.ForeignKeyRelation[OrgUnit] = fields.ForeignKeyField(
+        "engine.OrgUnit", related_name="users", on_delete=fields.RESTRICT
+    )
+    roles = fields.JSONField(default=list)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    org_unit_id: str
+
+    class Meta:
+        table = "app_user"
+
+
+class ApiToken(Model):
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("engine.User", related_name="tokens")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "api_token"
+
+
+class ProcessDefinition(Model):
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=100)
+    version = fields.IntField()
+    name = fields.CharField(max_length=200)
+    content_hash = fields.CharField(max_length=64)
+    bpmn_filename = fields.CharField(max_length=200)
+    bpmn_xml = fields.TextField()
+    dmn_sources = fields.JSONField(default=dict)  # filename -> XML
+    forms = fields.JSONField(default=dict)  # filename -> JSON Schema
+    deployed_at = fields.DatetimeField()
+    deployed_by = fields.CharField(max_length=64, default="system")
+
+    class Meta:
+        table = "process_definition"
+        unique_together = (("key", "version"), ("key", "content_hash"))
+
+
+class ProcessInstance(Model):
+    id = fields.UUIDField(primary_key=True)
+    definition: fields.ForeignKeyRelation[ProcessDefinition] = fields.ForeignKeyField(
+        "engine.ProcessDefinition", related_name="instances", on_delete=fields.RESTRICT
+    )
+    process_key = fields.CharField(max_length=100)
+    process_version = fields.IntField()
+    business_key = fields.CharField(max_length=100, null=True)
+    org_unit = fields.CharField(max_length=32)
+    org_path = fields.CharField(max_length=255)
+    status = fields.CharField(max_length=16)  # running / completed / cancelled / error
+    next_timer_at = fields.DatetimeField(null=True)
+    state = fields.TextField(null=True)  # Spiff state without the spec; dropped when compacted
+    data = fields.JSONField(default=dict)  # final/business summary for list pages
+    error = fields.TextField(null=True)
+    started_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+    completed_at = fields.DatetimeField(null=True)
+    version = fields.IntField(default=1)  # optimistic lock
+
+    definition_id: int
+
+    class Meta:
+        table = "process_instance"
+        indexes = [
+            Index(fields=["process_key", "status"]),
+            Index(fields=["business_key"]),
+            Index(fields=["org_path"]),
+            Index(fields=["status", "next_timer_at"]),
+            Index(fields=["updated_at"]),
+        ]
+
+
+class HumanTask(Model):
+    id = fields.UUIDField(primary_key=True)  # the Spiff task id, stable across save/load
+    instance: fields.ForeignKeyRelation[ProcessInstance] = fields.ForeignKeyField(
+        "engine.ProcessInstance", related_name="human_tasks", on_delete=fields.CASCADE
+    )
+    process_key = fields.CharField(max_length=100)
+    bpmn_id = fields.CharField(max_length=100)
+    name = fields.CharField(max_length=200)
+    title = fields.CharField(max_length=300)
+    form = fields.CharField(max_length=200, null=True)
+    candidate_role = fields.CharField(max_length=64)
+    org_unit = fields.CharField(max_length=32)
+    org_path = fields.CharField(max_length=255)
+    assignee = fields.CharField(max_length=64, null=True)
+    owner = fields.CharField(max_length=64, null=True)  # delegate-and-return: who gets it back
+    priority = fields.IntField(default=50)
+    state = fields.CharField(max_length=16)  # READY / CLAIMED / DONE / CANCELED
+    due_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+    claimed_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    completed_by = fields.CharField(max_length=64, null=True)
+    escalated_at = fields.DatetimeField(null=True)
+
+    instance_id: str
+
+    class Meta:
+        table = "human_task"
+        indexes = [
+            Index(fields=["state", "org_unit", "candidate_role"]),
+            Index(fields=["assignee", "state"]),
+            Index(fields=["org_path", "state"]),
+            Index(fields=["completed_by", "completed_at"]),
+            Index(fields=["due_at"]),
+        ]
+
+
+class AuditEvent(Model):
+    id = fields.BigIntField(primary_key=True)
+    seq = fields.BigIntField(unique=True)
+    at = fields.DatetimeField()
+    actor = fields.CharField(max_length=64)
+    action = fields.CharField(max_length=64)
+    instance_id = fields.CharField(max_length=36, null=True)
+    task_id = fields.CharField(max_length=36, null=True)
+    payload = fields.JSONField(default=dict)
+    prev_hash = fields.CharField(max_length=64)
+    hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "audit_event"
+        indexes = [Index(fields=["instance_id", "seq"])]
+
+
+# A single row holding the chain's tip. Locking it serializes appends across processes.
+class AuditHead(Model):
+    id = fields.IntField(primary_key=True)
+    seq = fields.BigIntField(default=0)
+    hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "audit_head"
+
+
+class CalendarDay(Model):
+    day = fields.DateField(primary_key=True)
+    is_working = fields.BooleanField()  # False: public holiday; True: 调休 make-up working day on a weekend
+    note = fields.CharField(max_length=100, default="")
+
+    class Meta:
+        table = "calendar_day"
