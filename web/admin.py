@@ -1,0 +1,142 @@
+"""Admin pages: process definitions (list, upload, diagram) and users."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from engine import authz
+from engine.authz import Actor
+from engine.errors import DeploymentError
+from engine.models import OrgUnit, ProcessDefinition, User
+from engine.specs import read_directory, validate_bundle
+from web.auth import login_required
+from web.diagram import render_svg
+from web.render import flash, page
+from web.roles import ROLES
+from web.security import MIN_PASSWORD_LENGTH, hash_password
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+PageHandler = Callable[[Request, Actor], Awaitable[Response]]
+
+
+def admin_required(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
+    async def inner(request: Request, actor: Actor) -> Response:
+        if not actor.is_admin:
+            raise HTTPException(403, "仅系统管理员可以访问该页面。")
+        return await handler(request, actor)
+
+    return login_required(inner)
+
+
+async def deploy_upload(request: Request, actor: Actor, filename: str, content: bytes) -> list[ProcessDefinition]:
+    """Validate an uploaded BPMN against the DMN files and forms of the configured bpmn/ directory."""
+    ctx = request.app.state.ctx
+    _, dmn, forms = read_directory(ctx.settings.bpmn_dir)
+    bundle = validate_bundle(filename, content, dmn, forms)
+    results = await ctx.engine.specs.deploy(bundle, clock=ctx.engine.clock, actor=actor.username)
+    return [row for row, _ in results]
+
+
+@admin_required
+async def processes(request: Request, actor: Actor) -> Response:
+    error = None
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            error, status = "请选择要上传的 BPMN 文件。", 422
+        else:
+            content = await upload.read(MAX_UPLOAD_BYTES + 1)
+            name = upload.filename.rsplit("/", 1)[-1]
+            if len(content) > MAX_UPLOAD_BYTES:
+                error, status = "文件过大(上限 2 MB)。", 422
+            elif not name.endswith(".bpmn"):
+                error, status = "只能上传 .bpmn 文件。", 422
+            else:
+                try:
+                    rows = await deploy_upload(request, actor, name, content)
+                except DeploymentError as exc:
+                    error, status = f"部署失败,未做任何更改:{exc}", 422
+                else:
+                    flash(request, "已部署:" + "、".join(f"{r.name}(第 {r.version} 版)" for r in rows))
+                    return RedirectResponse("/admin/processes", status_code=303)
+    rows = await ProcessDefinition.all().order_by("key", "-version")
+    counts = {}
+    for row in rows:
+        counts[row.id] = await row.instances.all().count()
+    return page(request, "processes.html", {"rows": rows, "error": error, "counts": counts},
+                status_code=status)
+
+
+@admin_required
+async def process_diagram(request: Request, actor: Actor) -> Response:
+    try:
+        row = await ProcessDefinition.get_or_none(id=int(request.path_params["definition_id"]))
+    except ValueError:
+        row = None
+    if row is None:
+        raise HTTPException(404, "流程版本不存在。")
+    return page(request, "process_diagram.html", {"row": row, "diagram": render_svg(row.bpmn_xml, {},
+                                                                                     process_id=row.key)})
+
+
+async def create_user(username: str, display_name: str, password: str, org_code: str,
+                      roles: list[str]) -> tuple[User | None, dict[str, str]]:
+    """Validate and create; returns (user, {}) or (None, field → Chinese message)."""
+    errors: dict[str, str] = {}
+    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+        errors["username"] = "用户名为 1-64 位字母、数字、下划线或点。"
+    elif await User.exists(username=username):
+        errors["username"] = "该用户名已存在。"
+    if not display_name.strip():
+        errors["display_name"] = "请填写姓名。"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"密码至少 {MIN_PASSWORD_LENGTH} 位。"
+    if not await OrgUnit.exists(code=org_code):
+        errors["org_unit"] = "所属单位不存在。"
+    bad_roles = [r for r in roles if r not in ROLES]
+    if not roles or bad_roles:
+        errors["roles"] = "请至少选择一个有效角色。"
+    if errors:
+        return None, errors
+    user = await User.create(username=username, display_name=display_name.strip(),
+                             password_hash=hash_password(password), org_unit_id=org_code, roles=sorted(set(roles)))
+    return user, {}
+
+
+@admin_required
+async def users(request: Request, actor: Actor) -> Response:
+    errors: dict[str, str] = {}
+    values: dict[str, object] = {}
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        values = {"username": str(form.get("username", "")).strip(), "display_name": str(form.get("display_name", "")),
+                  "org_unit": str(form.get("org_unit", "")), "roles": [str(r) for r in form.getlist("roles")]}
+        org_ok = await authz.visible_org_units(actor).filter(code=values["org_unit"]).exists()
+        user, errors = await create_user(str(values["username"]), str(values["display_name"]),
+                                         str(form.get("password", "")), str(values["org_unit"]) if org_ok else "",
+                                         list(values["roles"]))  # type: ignore[arg-type]
+        if user is not None:
+            flash(request, f"已创建用户 {user.username}")
+            return RedirectResponse("/admin/users", status_code=303)
+        status = 422
+    rows = await User.filter(org_unit__path__startswith=actor.org_path).order_by("org_unit_id", "username")
+    orgs = await authz.visible_org_units(actor).order_by("path")
+    return page(request, "users.html", {"rows": rows, "orgs": orgs, "org_names": {o.code: o.name for o in orgs},
+                                        "errors": errors, "values": values}, status_code=status)
+
+
+routes = [
+    Route("/admin/processes", processes, methods=["GET", "POST"]),
+    Route("/admin/processes/{definition_id}", process_diagram),
+    Route("/admin/users", users, methods=["GET", "POST"]),
+]

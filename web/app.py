@@ -1,0 +1,90 @@
+"""The Starlette application: composed in one `create_app()` with a lifespan that opens the database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from engine.calendar import load_calendar
+from engine.config import PROJECT_ROOT, Settings
+from engine.db import close_database, init_database, tortoise_config
+from engine.runtime import Engine
+from web import api, pages
+from web.security import SESSION_MAX_AGE, LoginThrottle, SecurityHeadersMiddleware
+
+log = logging.getLogger("civicflow.web")
+STATIC_DIR = Path(__file__).parent / "static"
+HTMX_DIR = PROJECT_ROOT / "node_modules" / "htmx.org" / "dist"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    db_config: dict[str, Any]
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    scheduler_interval: float | None = 5.0  # None: no in-process scheduler
+    manage_db: bool = True
+
+
+async def scheduler_loop(engine: Engine, interval: float) -> None:
+    """Wake due timers until cancelled. Errors are logged, never fatal: the next sweep retries."""
+    while True:
+        try:
+            while await engine.wake_due_timers() > 0:
+                pass
+        except Exception:  # noqa: BLE001 - a scheduler must survive a bad sweep
+            log.exception("timer sweep failed")
+        await asyncio.sleep(interval)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               db_config: dict[str, Any] | None = None, scheduler_interval: float | None = 5.0,
+               manage_db: bool = True, cookie_secure: bool = False) -> Starlette:
+    settings = settings or Settings.from_env()
+    ctx = AppContext(settings, engine or Engine(), db_config or tortoise_config(settings.database_url),
+                     scheduler_interval=scheduler_interval, manage_db=manage_db)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if ctx.manage_db:
+            await init_database(ctx.db_config, global_fallback=True)
+        ctx.engine.calendar = await load_calendar(settings.timezone)
+        task = asyncio.create_task(scheduler_loop(ctx.engine, ctx.scheduler_interval)) \
+            if ctx.scheduler_interval else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if ctx.manage_db:
+                await close_database()
+
+    routes = [
+        Mount("/api/v1", routes=api.routes),
+        *pages.routes,
+        Mount("/static/vendor/htmx", StaticFiles(directory=HTMX_DIR, check_dir=False), name="htmx"),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civicflow_session",
+                   max_age=SESSION_MAX_AGE, same_site="lax", https_only=cookie_secure),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers=pages.exception_handlers)
+    app.state.ctx = ctx
+    return app

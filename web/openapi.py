@@ -1,0 +1,137 @@
+"""The OpenAPI 3 document of /api/v1 (hand-written, checked by schemathesis in the test suite)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
+
+
+def _op(summary: str, ok: dict[str, Any], *codes: int, body: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None, public: bool = False) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {**ok, **_errors(*codes)}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    if public:
+        op["security"] = []
+    return op
+
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_DT = {"type": ["string", "null"], "format": "date-time"}
+_TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "fields": {"type": "array", "items": {"type": "object", "required": ["field", "code", "message"],
+                                                  "properties": {"field": {"type": "string"},
+                                                                 "code": {"type": "string"},
+                                                                 "message": {"type": "string"}}}}}}}},
+    "Task": {"type": "object", "required": ["id", "instance_id", "process_key", "name", "title", "candidate_role",
+                                            "org_unit", "assignee", "state", "due_at", "created_at"],
+             "properties": {"id": {"type": "string", "format": "uuid"}, "instance_id": {"type": "string"},
+                            "process_key": {"type": "string"}, "bpmn_id": {"type": "string"},
+                            "name": {"type": "string"}, "title": {"type": "string"},
+                            "candidate_role": {"type": "string"}, "org_unit": {"type": "string"},
+                            "assignee": _NULLABLE_STR, "owner": _NULLABLE_STR, "priority": {"type": "integer"},
+                            "state": {"type": "string", "enum": ["READY", "CLAIMED", "DONE", "CANCELED"]},
+                            "due_at": _DT, "created_at": _DT, "completed_at": _DT, "completed_by": _NULLABLE_STR,
+                            "form": {"type": ["object", "null"]}, "actionable": {"type": "boolean"}}},
+    "Instance": {"type": "object", "required": ["id", "process_key", "version", "business_key", "org_unit", "status",
+                                                "ready_tasks"],
+                 "properties": {"id": {"type": "string", "format": "uuid"}, "process_key": {"type": "string"},
+                                "version": {"type": "integer"}, "lock_version": {"type": "integer"},
+                                "business_key": _NULLABLE_STR, "org_unit": {"type": "string"},
+                                "status": {"type": "string", "enum": ["running", "completed", "cancelled", "error"]},
+                                "created_at": _DT, "updated_at": _DT, "completed_at": _DT, "next_timer_at": _DT,
+                                "data": {"type": "object"}, "ready_tasks": {"type": "array", "items": _ref("Task")}}},
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "CivicFlow API", "version": "1.0.0",
+             "description": "Processes, instances and tasks of the CivicFlow workflow system."},
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": SCHEMAS,
+        "responses": {f"E{c}": _json(_ref("Error"), d) for c, d in {
+            400: "Malformed request", 401: "Missing or invalid token", 403: "Outside your scope or role",
+            404: "Not found", 409: "Conflict", 422: "Validation failed", 429: "Too many failed logins"}.items()},
+    },
+    "paths": {
+        "/auth/token": {
+            "post": _op("Exchange username and password for a bearer token",
+                        {"201": _json({"type": "object", "required": ["token", "token_type"],
+                                       "properties": {"token": {"type": "string"},
+                                                      "token_type": {"type": "string"}}}, "Token issued")},
+                        400, 401, 422, 429, public=True,
+                        body={"type": "object", "required": ["username", "password"],
+                              "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}),
+            "delete": _op("Revoke the token used for this call", {"204": {"description": "Revoked"}}, 401),
+        },
+        "/processes": {"get": _op("Deployed processes (latest version each)", {"200": _json(
+            {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+                "type": "object", "required": ["key", "name", "latest_version"]}}}}, "Processes")}, 401)},
+        "/processes/{key}": {"get": _op(
+            "A process with its versions and start form JSON Schema",
+            {"200": _json({"type": "object", "required": ["key", "name", "versions", "start_form"]}, "Process")},
+            401, 404, params=[{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}])},
+        "/instances": {"post": _op(
+            "Start an instance", {"201": _json(_ref("Instance"), "Started")}, 400, 401, 403, 404, 422,
+            body={"type": "object", "required": ["process_key"],
+                  "properties": {"process_key": {"type": "string"}, "business_key": {"type": "string"},
+                                 "org_unit": {"type": "string"}, "data": {"type": "object"}}})},
+        "/instances/{instance_id}": {"get": _op(
+            "An instance with its ready tasks", {"200": _json(_ref("Instance"), "Instance")}, 401, 403, 404,
+            params=[{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+        "/tasks": {"get": _op(
+            "Tasks in your scope (mine=true: tasks you can act on)",
+            {"200": _json({"type": "object", "required": ["items", "total", "page", "page_size"],
+                           "properties": {"items": {"type": "array", "items": _ref("Task")},
+                                          "total": {"type": "integer"}, "page": {"type": "integer"},
+                                          "page_size": {"type": "integer"}}}, "A page of tasks")},
+            400, 401,
+            params=[{"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                    {"name": "process_key", "in": "query", "schema": {"type": "string"}},
+                    {"name": "state", "in": "query",
+                     "schema": {"type": "string", "enum": ["READY", "CLAIMED", "DONE", "CANCELED"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                     "maximum": 200}}])},
+        "/tasks/{task_id}": {"get": _op("A task with its form JSON Schema", {"200": _json(_ref("Task"), "Task")},
+                                        401, 403, 404, params=[_TASK_ID])},
+        "/tasks/{task_id}/claim": {"post": _op("Claim a task", {"200": _json(_ref("Task"), "Claimed")},
+                                               401, 403, 404, 409, params=[_TASK_ID])},
+        "/tasks/{task_id}/unclaim": {"post": _op("Give a claimed task back", {"200": _json(_ref("Task"), "Released")},
+                                                 401, 403, 404, 409, params=[_TASK_ID])},
+        "/tasks/{task_id}/complete": {"post": _op(
+            "Complete a task with its form data", {"200": _json(_ref("Instance"), "The updated instance")},
+            400, 401, 403, 404, 409, 422, params=[_TASK_ID],
+            body={"type": "object", "properties": {"data": {"type": "object"}, "lock_version": {"type": "integer"}}})},
+        "/users": {"post": _op(
+            "Create a user (admin)", {"201": _json({"type": "object", "required": ["id", "username"]}, "Created")},
+            400, 401, 403, 422,
+            body={"type": "object", "required": ["username", "display_name", "password", "org_unit", "roles"],
+                  "properties": {"username": {"type": "string"}, "display_name": {"type": "string"},
+                                 "password": {"type": "string"}, "org_unit": {"type": "string"},
+                                 "roles": {"type": "array", "items": {"type": "string"}}}})},
+        "/org-units": {"get": _op("Org units in your scope (admin)", {"200": _json(
+            {"type": "object", "required": ["items"]}, "Org units")}, 401, 403)},
+    },
+}

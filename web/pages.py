@@ -1,0 +1,378 @@
+"""HTML pages: login, inbox (我的待办 / 已办), task form, instances, start (新建申请)."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from engine import authz
+from engine.authz import Actor
+from engine.errors import ConflictError, InvalidTaskState, NotFound
+from engine.forms import FieldError, FormValidationError
+from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance
+from engine.runtime import ProcessScriptError
+from web import admin
+from web.auth import ctx_of, load_actor, login_required
+from web.diagram import render_svg
+from web.forms import coerce_form, error_message_zh, render_form
+from web.render import flash, is_htmx, page
+from web.security import authenticate, csrf_ok, start_session
+
+PAGE_SIZE = 20
+
+
+# -- login ---------------------------------------------------------------------------------------
+
+async def login(request: Request) -> Response:
+    next_url = request.query_params.get("next", "/inbox")
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        next_url = "/inbox"
+    if request.method == "GET":
+        return page(request, "login.html", {"next": next_url, "username": ""})
+    form = await request.form()
+    if not csrf_ok(request, form):
+        return page(request, "login.html", {"next": next_url, "username": "",
+                                             "error": "页面已过期,请重新输入。"}, status_code=403)
+    username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    client = request.client.host if request.client else "?"
+    throttle = ctx_of(request).throttle
+    if throttle.blocked(username, client):
+        return page(request, "login.html", {"next": next_url, "username": username,
+                                             "error": "登录失败次数过多,请 15 分钟后再试。"}, status_code=429)
+    user = await authenticate(username, password)
+    if user is None:
+        throttle.failed(username, client)
+        return page(request, "login.html", {"next": next_url, "username": username,
+                                             "error": "用户名或密码错误。"}, status_code=401)
+    throttle.succeeded(username)
+    start_session(request, user)
+    return RedirectResponse(next_url, status_code=303)
+
+
+@login_required
+async def logout(request: Request, actor: Actor) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+# -- inbox ---------------------------------------------------------------------------------------
+
+async def process_names() -> dict[str, str]:
+    rows = await ProcessDefinition.all().order_by("key", "version").values("key", "name")
+    return {r["key"]: r["name"] for r in rows}
+
+
+INBOX_VIEWS = {"todo": "我的待办", "mine": "我已签收", "done": "已办", "scope": "本级及下级"}
+SORTS = {"due": ("due_at", "created_at"), "-created": ("-created_at",), "created": ("created_at",),
+         "priority": ("-priority", "created_at")}
+
+
+@login_required
+async def inbox(request: Request, actor: Actor) -> Response:
+    q = request.query_params
+    view = q.get("view", "todo") if q.get("view") in INBOX_VIEWS else "todo"
+    sort = q.get("sort", "due") if q.get("sort") in SORTS else "due"
+    process = q.get("process", "")
+    due = q.get("due", "")
+    try:
+        page_no = max(1, int(q.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    now = ctx_of(request).engine.clock.now()
+
+    if view == "todo":
+        qs = authz.actionable_tasks(actor)
+    elif view == "mine":
+        qs = authz.actionable_tasks(actor).filter(assignee=actor.username)
+    elif view == "done":
+        qs = HumanTask.filter(completed_by=actor.username, state="DONE")
+        sort = "-created" if sort == "due" else sort
+    else:
+        qs = authz.visible_tasks(actor).filter(state__in=authz.OPEN_STATES)
+    if process:
+        qs = qs.filter(process_key=process)
+    if due == "overdue":
+        qs = qs.filter(due_at__lt=now)
+    elif due == "soon":
+        qs = qs.filter(due_at__gte=now, due_at__lt=now + timedelta(days=3))
+    total = await qs.count()
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page_no = min(page_no, pages)
+    tasks = await qs.order_by(*SORTS[sort]).offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    org_names = {o.code: o.name for o in await OrgUnit.filter(code__in={t.org_unit for t in tasks})}
+    counts = {
+        "todo": await authz.actionable_tasks(actor).count(),
+        "mine": await authz.actionable_tasks(actor).filter(assignee=actor.username).count(),
+        "overdue": await authz.actionable_tasks(actor).filter(due_at__lt=now).count(),
+    }
+    params = {"view": view, "process": process, "due": due, "sort": sort}
+    return page(request, "inbox.html", {
+        "tasks": tasks, "total": total, "page": page_no, "pages": pages, "view": view, "views": INBOX_VIEWS,
+        "counts": counts, "processes": await process_names(), "params": params, "now": now,
+        "soon": now + timedelta(days=3), "org_names": org_names,
+        "query": lambda **kw: urlencode({**params, **kw}),
+    }, block="task_list")
+
+
+async def _visible_task(actor: Actor, task_id: str) -> HumanTask:
+    try:
+        task = await HumanTask.get_or_none(id=task_id)
+    except (ValueError, TypeError):
+        task = None
+    if task is None:
+        raise HTTPException(404, "待办事项不存在。")
+    if not authz.can_see_path(actor, task.org_path):
+        raise HTTPException(403, "您无权查看该事项。")
+    return task
+
+
+@login_required
+async def claim(request: Request, actor: Actor) -> Response:
+    task = await _visible_task(actor, request.path_params["task_id"])
+    if not authz.can_claim(actor, task):
+        raise HTTPException(403, "您不能签收该事项(角色或单位不符,或已被他人签收)。")
+    try:
+        await ctx_of(request).engine.claim(task.id, actor=actor.username)
+        flash(request, f"已签收:{task.title}")
+    except (ConflictError, NotFound):
+        flash(request, "该事项已被他人签收或已办结。", "error")
+    return RedirectResponse(request.headers.get("referer") or "/inbox", status_code=303) \
+        if not is_htmx(request) else Response(headers={"HX-Refresh": "true"})
+
+
+@login_required
+async def unclaim(request: Request, actor: Actor) -> Response:
+    task = await _visible_task(actor, request.path_params["task_id"])
+    if task.assignee != actor.username:
+        raise HTTPException(403, "只有签收人可以退回签收。")
+    try:
+        await ctx_of(request).engine.unclaim(task.id, actor=actor.username)
+        flash(request, f"已取消签收:{task.title}")
+    except ConflictError:
+        flash(request, "该事项状态已变化。", "error")
+    return RedirectResponse("/inbox", status_code=303) \
+        if not is_htmx(request) else Response(headers={"HX-Refresh": "true"})
+
+
+# -- task page -----------------------------------------------------------------------------------
+
+async def _instance_facts(instance: ProcessInstance) -> list[tuple[str, Any]]:
+    org = await OrgUnit.get_or_none(code=instance.org_unit)
+    facts: list[tuple[str, Any]] = [
+        ("业务编号", instance.business_key or "—"),
+        ("流程", f"{instance.process_key} (第 {instance.process_version} 版)"),
+        ("受理单位", org.name if org else instance.org_unit),
+        ("状态", instance.status),
+    ]
+    return facts
+
+
+@login_required
+async def task_page(request: Request, actor: Actor) -> Response:
+    task = await _visible_task(actor, request.path_params["task_id"])
+    engine = ctx_of(request).engine
+    instance = await ProcessInstance.get(id=task.instance_id)
+    deployed = await engine.specs.get(instance.definition_id)
+    schema = deployed.forms.get(task.form) if task.form else None
+    actionable = authz.can_act(actor, task)
+    errors: list[FieldError] = []
+    data: dict[str, Any] | None = None
+    status = 200
+    if request.method == "POST":
+        if not actionable:
+            raise HTTPException(403, "您无权办理该事项。")
+        form = await request.form()
+        data = coerce_form(schema, form) if schema else {k: v for k, v in form.items() if k != "csrf_token"}
+        try:
+            await engine.complete_task(task.id, data, actor=actor.username)
+        except FormValidationError as exc:
+            errors, status = exc.errors, 422
+        except (ConflictError, InvalidTaskState) as exc:
+            flash(request, "该事项已被他人处理或流程状态已变化,请刷新后重试。", "error")
+            errors, status = [FieldError("", "conflict", str(exc))], 409
+        except ProcessScriptError as exc:
+            errors, status = [FieldError("", "process", str(exc))], 422
+        else:
+            flash(request, f"已办理:{task.title}")
+            return RedirectResponse("/inbox", status_code=303)
+    context_item = None
+    if task.state in authz.OPEN_STATES and instance.state:
+        wf, _ = await engine.restore(instance)
+        try:
+            spiff_task = wf.get_task_from_id(task.id)
+            item_name = getattr(spiff_task.task_spec, "input_item", None)
+            if item_name is not None and hasattr(item_name, "bpmn_id"):
+                context_item = spiff_task.data.get(item_name.bpmn_id)
+        except Exception:  # noqa: BLE001 - context is a convenience, never a reason to fail the page
+            context_item = None
+    return page(request, "task.html", {
+        "task": task, "instance": instance, "facts": await _instance_facts(instance),
+        "form_html": render_form(schema, data, errors) if schema else None,
+        "errors": [(e, error_message_zh(e, schema or {})) for e in errors],
+        "actionable": actionable, "can_claim": authz.can_claim(actor, task), "context_item": context_item,
+        "summary": instance.data,
+    }, status_code=status)
+
+
+# -- instances -----------------------------------------------------------------------------------
+
+@login_required
+async def instances(request: Request, actor: Actor) -> Response:
+    q = request.query_params
+    qs = authz.visible_instances(actor)
+    status = q.get("status", "")
+    process = q.get("process", "")
+    search = q.get("q", "").strip()
+    if status in ("running", "completed", "cancelled", "error"):
+        qs = qs.filter(status=status)
+    if process:
+        qs = qs.filter(process_key=process)
+    if search:
+        qs = qs.filter(business_key__icontains=search)
+    try:
+        page_no = max(1, int(q.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    total = await qs.count()
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    rows = await qs.order_by("-updated_at").offset((min(page_no, pages) - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    org_names = {o.code: o.name for o in await OrgUnit.filter(code__in={r.org_unit for r in rows})}
+    params = {"status": status, "process": process, "q": search}
+    return page(request, "instances.html", {
+        "rows": rows, "total": total, "page": min(page_no, pages), "pages": pages, "params": params,
+        "processes": await process_names(), "org_names": org_names,
+        "query": lambda **kw: urlencode({**params, **kw}),
+    }, block="instance_list")
+
+
+@login_required
+async def instance_page(request: Request, actor: Actor) -> Response:
+    engine = ctx_of(request).engine
+    try:
+        instance = await engine.get_instance(request.path_params["instance_id"])
+    except NotFound as exc:
+        raise HTTPException(404, "办件不存在。") from exc
+    if not authz.can_see_path(actor, instance.org_path):
+        raise HTTPException(403, "您无权查看该办件。")
+    deployed = await engine.specs.get(instance.definition_id)
+    states = await engine.diagram_states(instance)
+    tasks = await HumanTask.filter(instance_id=instance.id).order_by("created_at")
+    events = await AuditEvent.filter(instance_id=str(instance.id)).order_by("seq")
+    org_names = {o.code: o.name for o in await OrgUnit.filter(code__in={t.org_unit for t in tasks})}
+    return page(request, "instance.html", {
+        "instance": instance, "facts": await _instance_facts(instance), "tasks": tasks, "events": events,
+        "diagram": render_svg(deployed.bpmn_xml, states, process_id=instance.process_key),
+        "summary": instance.data, "org_names": org_names, "process_name": deployed.name,
+        "open_tasks": [t for t in tasks if t.state in authz.OPEN_STATES],
+        "can_act": {str(t.id): authz.can_act(actor, t) for t in tasks},
+    })
+
+
+# -- start ---------------------------------------------------------------------------------------
+
+def new_business_key(process_key: str, now: Any) -> str:
+    prefix = "".join(part[:1] for part in process_key.split("_")).upper() or "CF"
+    return f"{prefix}-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+@login_required
+async def start_list(request: Request, actor: Actor) -> Response:
+    latest: dict[str, ProcessDefinition] = {}
+    for row in await ProcessDefinition.all().order_by("key", "version"):
+        latest[row.key] = row
+    return page(request, "start_list.html", {"definitions": list(latest.values())})
+
+
+@login_required
+async def start_form(request: Request, actor: Actor) -> Response:
+    engine = ctx_of(request).engine
+    key = request.path_params["key"]
+    try:
+        deployed = await engine.specs.latest(key)
+    except NotFound as exc:
+        raise HTTPException(404, "流程不存在或尚未部署。") from exc
+    schema = deployed.forms.get(deployed.start_form) if deployed.start_form else None
+    errors: list[FieldError] = []
+    data: dict[str, Any] | None = None
+    business_key = ""
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        business_key = str(form.get("business_key", "")).strip()[:100]
+        raw = {k: form.getlist(k) for k in set(form.keys()) if k not in ("business_key", "csrf_token")}
+        data = coerce_form(schema, raw) if schema else {k: v[0] if len(v) == 1 else v for k, v in raw.items()}
+        try:
+            instance = await engine.start(key, org_unit=actor.org_code, actor=actor.username,
+                                          business_key=business_key or new_business_key(key, engine.clock.now()),
+                                          data=data)
+        except FormValidationError as exc:
+            errors, status = exc.errors, 422
+        except ProcessScriptError as exc:
+            errors, status = [FieldError("", "process", str(exc))], 422
+        else:
+            flash(request, f"已发起:{instance.business_key}")
+            return RedirectResponse(f"/instances/{instance.id}", status_code=303)
+    return page(request, "start.html", {
+        "deployed": deployed, "form_html": render_form(schema, data, errors) if schema else None,
+        "errors": [(e, error_message_zh(e, schema or {})) for e in errors], "business_key": business_key,
+    }, status_code=status)
+
+
+async def healthz(request: Request) -> Response:
+    return Response("ok", media_type="text/plain")
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        from web.api import error_response
+
+        return error_response(exc.status_code, "http_error", exc.detail or "error")
+    titles = {401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求", 429: "请求过于频繁"}
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii() else None
+    if request.state.__dict__.get("actor") is None:
+        await load_actor(request)
+    return page(request, "error.html", {"title": titles.get(exc.status_code, "出错了"), "detail": detail,
+                                        "status": exc.status_code}, status_code=exc.status_code)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        from web.api import error_response
+
+        return error_response(500, "internal", "internal error; it has been logged")
+    return page(request, "error.html", {"title": "系统错误", "detail": "系统内部错误,已记录。请稍后重试。",
+                                        "status": 500}, status_code=500)
+
+
+exception_handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
+
+routes = [
+    Route("/", home),
+    Route("/healthz", healthz),
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/inbox", inbox),
+    Route("/tasks/{task_id}", task_page, methods=["GET", "POST"]),
+    Route("/tasks/{task_id}/claim", claim, methods=["POST"]),
+    Route("/tasks/{task_id}/unclaim", unclaim, methods=["POST"]),
+    Route("/instances", instances),
+    Route("/instances/{instance_id}", instance_page),
+    Route("/start", start_list),
+    Route("/start/{key}", start_form, methods=["GET", "POST"]),
+    *admin.routes,
+]

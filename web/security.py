@@ -1,0 +1,163 @@
+"""Passwords, sessions, CSRF, login throttling, API tokens and security headers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.models import ApiToken, User
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+IDLE_TIMEOUT_SECONDS = 30 * 60
+SESSION_MAX_AGE = 8 * 3600
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def authenticate(username: str, password: str) -> User | None:
+    user = await User.get_or_none(username=username, is_active=True)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)  # same cost either way: no user enumeration by timing
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+class LoginThrottle:
+    """At most `limit` failed logins per username and per client address within `window` seconds."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
+        self.limit, self.window = limit, window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures[key]
+        while q and q[0] < now - self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, username: str, client: str) -> bool:
+        now = time.monotonic()
+        return any(len(self._recent(k, now)) >= self.limit for k in (f"u:{username}", f"c:{client}"))
+
+    def failed(self, username: str, client: str) -> None:
+        now = time.monotonic()
+        for key in (f"u:{username}", f"c:{client}"):
+            self._recent(key, now).append(now)
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(f"u:{username}", None)
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+def start_session(request: Request, user: User) -> None:
+    request.session.clear()
+    request.session.update({"uid": user.id, "csrf": secrets.token_urlsafe(32), "seen": int(time.time())})
+
+
+def session_user_id(request: Request) -> int | None:
+    """The logged-in user id, or None when absent or idle too long (then the session is cleared)."""
+    uid = request.session.get("uid")
+    if uid is None:
+        return None
+    now = int(time.time())
+    if now - int(request.session.get("seen", 0)) > IDLE_TIMEOUT_SECONDS:
+        request.session.clear()
+        return None
+    if now - int(request.session.get("seen", 0)) > 60:  # refresh at most once a minute
+        request.session["seen"] = now
+    return int(uid)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def csrf_ok(request: Request, form: Mapping[str, object]) -> bool:
+    expected = request.session.get("csrf")
+    given = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    return bool(expected) and isinstance(given, str) and hmac.compare_digest(given, str(expected))
+
+
+# -- API tokens --------------------------------------------------------------------------------
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(user: User) -> tuple[str, ApiToken]:
+    token = "cf_" + secrets.token_urlsafe(32)
+    row = await ApiToken.create(token_hash=_token_digest(token), user=user)
+    return token, row
+
+
+async def user_for_token(token: str) -> User | None:
+    row = await ApiToken.get_or_none(token_hash=_token_digest(token), revoked_at=None).prefetch_related("user")
+    if row is None or not row.user.is_active:
+        return None
+    return row.user
+
+
+async def revoke_token(token: str, now: datetime) -> bool:
+    return await ApiToken.filter(token_hash=_token_digest(token), revoked_at=None).update(revoked_at=now) == 1
+
+
+# -- headers -----------------------------------------------------------------------------------
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in SECURITY_HEADERS.items():
+                    headers.setdefault(k, v)
+                if scope["path"].startswith(("/api/", "/login")) or "text/html" in headers.get("content-type", ""):
+                    headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
