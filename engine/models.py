@@ -12,6 +12,8 @@ state is opaque JSON text, written and read only by `engine.runtime`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -41,7 +43,7 @@ class User(Model):
     org_unit: fields.ForeignKeyRelation[OrgUnit] = fields.ForeignKeyField(
         "engine.OrgUnit", related_name="users", on_delete=fields.RESTRICT
     )
-    roles = fields.JSONField(default=list)
+    roles: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -69,11 +71,12 @@ class ProcessDefinition(Model):
     key = fields.CharField(max_length=100)
     version = fields.IntField()
     name = fields.CharField(max_length=200)
+    instances: fields.ReverseRelation[ProcessInstance]
     content_hash = fields.CharField(max_length=64)
     bpmn_filename = fields.CharField(max_length=200)
     bpmn_xml = fields.TextField()
-    dmn_sources = fields.JSONField(default=dict)  # filename -> XML
-    forms = fields.JSONField(default=dict)  # filename -> JSON Schema
+    dmn_sources: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]  # filename -> XML
+    forms: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]  # filename -> JSON Schema
     deployed_at = fields.DatetimeField()
     deployed_by = fields.CharField(max_length=64, default="system")
 
@@ -95,7 +98,7 @@ class ProcessInstance(Model):
     status = fields.CharField(max_length=16)  # running / completed / cancelled / error
     next_timer_at = fields.DatetimeField(null=True)
     state = fields.TextField(null=True)  # Spiff state without the spec; dropped when compacted
-    data = fields.JSONField(default=dict)  # final/business summary for list pages
+    data: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]  # final/business summary for list pages
     error = fields.TextField(null=True)
     started_by = fields.CharField(max_length=64)
     created_at = fields.DatetimeField()
@@ -161,7 +164,7 @@ class AuditEvent(Model):
     action = fields.CharField(max_length=64)
     instance_id = fields.CharField(max_length=36, null=True)
     task_id = fields.CharField(max_length=36, null=True)
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64)
 

@@ -122,6 +122,14 @@ def _next_timer(wf: BpmnWorkflow) -> datetime | None:
     return min(due) if due else None
 
 
+def _wake(wf: BpmnWorkflow) -> Callable[[], None]:
+    def step() -> None:
+        wf.refresh_timers()
+        wf.do_engine_steps()
+
+    return step
+
+
 def _ready_human_tasks(wf: BpmnWorkflow) -> list[Task]:
     return wf.get_tasks(state=TaskState.READY, manual=True)
 
@@ -284,7 +292,7 @@ class Engine:
                 wf, deployed = await self.restore(row)
                 before = _next_timer(wf)
                 try:
-                    self._run_engine(wf, lambda wf=wf: (wf.refresh_timers(), wf.do_engine_steps()))
+                    self._run_engine(wf, _wake(wf))
                 except ProcessScriptError as exc:
                     await self._persist(conn, row, wf, deployed,
                                         [PendingEvent("scheduler", "instance.error", str(row.id), None,
@@ -399,7 +407,7 @@ class Engine:
             route = await self._route(conn, row, meta, task)
             org_path = row.org_path
             if route.org_unit != row.org_unit:
-                org = await OrgUnit.get_or_none(code=route.org_unit).using_db(conn)
+                org = await OrgUnit.filter(code=route.org_unit).using_db(conn).first()
                 org_path = org.path if org else f"/{route.org_unit}/"
             title = f"{meta.name} · {row.business_key}" if row.business_key else meta.name
             new_rows.append(HumanTask(

@@ -121,3 +121,77 @@ async def engine(db: Database) -> Engine:
     await deploy_dir(eng, FIXTURES / "bpmn" / "showcase", "showcase.bpmn")
     return eng
 
+
+
+# -- web -------------------------------------------------------------------------------------------
+
+TEST_PASSWORD = "correct-horse-9"
+WEB_USERS = [
+    ("admin", "管理员", "511400", ["admin"]),
+    ("city_mgr", "市级管理", "511400", ["city_manager"]),
+    ("dp_county", "东坡区审核", "511402", ["county_reviewer"]),
+    ("rs_county", "仁寿县审核", "511421", ["county_reviewer"]),
+    ("th_clerk", "通惠经办", "511402001", ["township_clerk"]),
+    ("th_reviewer", "通惠审核", "511402001", ["township_reviewer"]),
+    ("dsq_clerk", "大石桥经办", "511402002", ["township_clerk"]),
+    ("wl_clerk", "文林经办", "511421001", ["township_clerk"]),
+]
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from web.security import hash_password
+
+    return hash_password(TEST_PASSWORD)  # hashed once: argon2 is deliberately slow
+
+
+async def seed_web_users(password_hash: str) -> None:
+    from engine.models import User
+
+    for username, name, org, roles in WEB_USERS:
+        await User.create(username=username, display_name=name, org_unit_id=org, roles=roles,
+                          password_hash=password_hash)
+
+
+@pytest.fixture
+async def web_app(engine: Engine, db: Database, password_hash: str, tmp_path: Path) -> Any:
+    """The real app on the test database (no lifespan: the `db` fixture owns the connection)."""
+    from engine.config import Settings
+    from web.app import create_app
+
+    await seed_web_users(password_hash)
+    settings = Settings(data_dir=tmp_path, database_url=db.url, bpmn_dir=FIXTURES / "bpmn" / "showcase",
+                        secret_key_value="test-secret-key")
+    return create_app(settings, engine=engine, db_config=db.config, scheduler_interval=None, manage_db=False)
+
+
+@pytest.fixture
+async def client(web_app: Any) -> AsyncIterator[Any]:
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web_app), base_url="http://testserver") as c:
+        yield c
+
+
+async def api_token(client: Any, username: str) -> dict[str, str]:
+    r = await client.post("/api/v1/auth/token", json={"username": username, "password": TEST_PASSWORD})
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def csrf_from(html: str) -> str:
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+async def browser_login(client: Any, username: str) -> str:
+    """Log in through the HTML form; returns the session's CSRF token."""
+    page = await client.get("/login")
+    token = csrf_from(page.text)
+    r = await client.post("/login", data={"username": username, "password": TEST_PASSWORD, "csrf_token": token})
+    assert r.status_code == 303, r.text
+    inbox = await client.get("/inbox")
+    return csrf_from(inbox.text)

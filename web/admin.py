@@ -124,7 +124,7 @@ async def users(request: Request, actor: Actor) -> Response:
         org_ok = await authz.visible_org_units(actor).filter(code=values["org_unit"]).exists()
         user, errors = await create_user(str(values["username"]), str(values["display_name"]),
                                          str(form.get("password", "")), str(values["org_unit"]) if org_ok else "",
-                                         list(values["roles"]))  # type: ignore[arg-type]
+                                         [str(r) for r in form.getlist("roles")])
         if user is not None:
             flash(request, f"已创建用户 {user.username}")
             return RedirectResponse("/admin/users", status_code=303)
