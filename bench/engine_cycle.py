@@ -159,7 +159,8 @@ class Sizes:
     def text(self) -> str:
         if not self.values:
             return "n/a"
-        return f"mean {statistics.fmean(self.values) / 1024:5.1f} KB  max {max(self.values) / 1024:5.1f} KB"
+        mean, top = statistics.fmean(self.values), max(self.values)
+        return f"mean {mean:8,.0f} B ({mean / 1024:4.1f} KiB)  max {top:8,} B ({top / 1024:4.1f} KiB)"
 
 
 @dataclass
@@ -447,7 +448,7 @@ async def main_async(args: argparse.Namespace) -> None:
               f"(cases/s {civic.cases / civic.wall:.1f} vs {raw.cases / raw.wall:.1f})")
         after = statistics.fmean(civic.state_after_start.values) / statistics.fmean(raw.state_after_start.values)
         print(f"  state after start:          {after:.2f}x   (target <= 15 KB per running case; "
-              f"CivicFlow peak {max(civic.state_running_any.values) / 1024:.1f} KB)")
+              f"CivicFlow peak {max(civic.state_running_any.values):,} B)")
     if profiler is not None:
         _print_profile(profiler)
 

@@ -63,6 +63,7 @@ class DeployedSpec:
     human_tasks: dict[str, HumanTaskMeta] = field(default_factory=dict)
     start_form: str | None = None
     bpmn_xml: str = ""
+    field_titles: dict[str, str] = field(default_factory=dict)  # variable → form title, for display
 
     def form_for(self, bpmn_id: str) -> dict[str, Any] | None:
         meta = self.human_tasks.get(bpmn_id)
@@ -266,8 +267,10 @@ class SpecRegistry:
         parser = build_parser(row.bpmn_xml, row.bpmn_filename, row.dmn_sources)
         spec = parser.get_spec(row.key)
         metas, start_form = _task_meta(spec)
+        titles = {name: str(prop.get("title") or name) for schema in row.forms.values()
+                  for name, prop in (schema.get("properties") or {}).items() if isinstance(prop, dict)}
         return DeployedSpec(row.id, row.key, row.version, row.name, spec, parser.get_subprocess_specs(row.key),
-                            row.forms, metas, start_form, row.bpmn_xml)
+                            row.forms, metas, start_form, row.bpmn_xml, titles)
 
     async def get(self, definition_id: int) -> DeployedSpec:
         found = self._by_id.get(definition_id)

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from engine import authz
 from engine.authz import Actor
 from engine.errors import DeploymentError
-from engine.models import OrgUnit, ProcessDefinition, User
+from engine.models import ApiToken, OrgUnit, ProcessDefinition, User
 from engine.specs import read_directory, validate_bundle
 from web.auth import login_required
 from web.diagram import render_svg
@@ -135,7 +135,50 @@ async def users(request: Request, actor: Actor) -> Response:
                                         "errors": errors, "values": values}, status_code=status)
 
 
+@admin_required
+async def user_edit(request: Request, actor: Actor) -> Response:
+    try:
+        user = await User.get_or_none(id=int(request.path_params["user_id"])).prefetch_related("org_unit")
+    except ValueError:
+        user = None
+    if user is None or not authz.can_see_path(actor, user.org_unit.path):
+        raise HTTPException(404, "用户不存在。")
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        display_name = str(form.get("display_name", "")).strip()
+        org_code = str(form.get("org_unit", ""))
+        roles = [str(r) for r in form.getlist("roles")]
+        password = str(form.get("password", ""))
+        if not display_name:
+            errors["display_name"] = "请填写姓名。"
+        if not await authz.visible_org_units(actor).filter(code=org_code).exists():
+            errors["org_unit"] = "所属单位不存在或不在您的管理范围内。"
+        if not roles or any(r not in ROLES for r in roles):
+            errors["roles"] = "请至少选择一个有效角色。"
+        if password and len(password) < MIN_PASSWORD_LENGTH:
+            errors["password"] = f"密码至少 {MIN_PASSWORD_LENGTH} 位。"
+        if user.username == actor.username and ("admin" not in roles or form.get("is_active") != "on"):
+            errors["roles"] = "不能停用自己或取消自己的管理员角色。"
+        if not errors:
+            user.display_name, user.org_unit_id, user.roles = display_name, org_code, sorted(set(roles))
+            user.is_active = form.get("is_active") == "on"
+            if password:
+                user.password_hash = hash_password(password)
+            await user.save()
+            if not user.is_active or password:
+                await ApiToken.filter(user_id=user.id, revoked_at=None).update(
+                    revoked_at=request.app.state.ctx.engine.clock.now())
+            flash(request, f"已保存用户 {user.username}")
+            return RedirectResponse("/admin/users", status_code=303)
+        status = 422
+    orgs = await authz.visible_org_units(actor).order_by("path")
+    return page(request, "user_edit.html", {"user": user, "orgs": orgs, "errors": errors}, status_code=status)
+
+
 routes = [
+    Route("/admin/users/{user_id}", user_edit, methods=["GET", "POST"]),
     Route("/admin/processes", processes, methods=["GET", "POST"]),
     Route("/admin/processes/{definition_id}", process_diagram),
     Route("/admin/users", users, methods=["GET", "POST"]),

@@ -222,7 +222,7 @@ async def task_page(request: Request, actor: Actor) -> Response:
         "form_html": render_form(schema, data, errors) if schema else None,
         "errors": [(e, error_message_zh(e, schema or {})) for e in errors],
         "actionable": actionable, "can_claim": authz.can_claim(actor, task), "context_item": context_item,
-        "summary": instance.data,
+        "summary": instance.data, "labels": deployed.field_titles,
     }, status_code=status)
 
 
@@ -275,6 +275,7 @@ async def instance_page(request: Request, actor: Actor) -> Response:
         "instance": instance, "facts": await _instance_facts(instance), "tasks": tasks, "events": events,
         "diagram": render_svg(deployed.bpmn_xml, states, process_id=instance.process_key),
         "summary": instance.data, "org_names": org_names, "process_name": deployed.name,
+        "labels": deployed.field_titles,
         "open_tasks": [t for t in tasks if t.state in authz.OPEN_STATES],
         "can_act": {str(t.id): authz.can_act(actor, t) for t in tasks},
     })

@@ -1,0 +1,181 @@
+"""Browser tests: the real app under uvicorn on a fresh SQLite file, driven by Debian's headless Chromium.
+
+One live server for the whole browser run (migrated, seeded with `tests.conftest` org units and users, the
+showcase diagram deployed). It runs in a daemon thread; the app's own lifespan opens the database with Tortoise's
+global fallback. Because only one global fallback may exist per process, the server is stopped as soon as the last
+browser test of the session has run, not only at session end, so later tests may start apps of their own.
+
+Chromium is /usr/bin/chromium (never `playwright install`). When it is missing the tests are skipped, unless
+CIVICFLOW_REQUIRE_BROWSER=1 (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, TEST_PASSWORD, deploy_dir, seed_orgs, seed_web_users
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SHOTS_DIR = Path("/tmp/civicflow-shots")
+SHOWCASE = FIXTURES / "bpmn" / "showcase"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    server: Any  # uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.should_exit = True
+            self.thread.join(timeout=10)
+
+
+_live: list[LiveServer] = []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run_in_own_loop(coro: Any) -> Any:
+    """asyncio.run in a fresh thread: safe whether or not the caller's thread has an event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _prepare_database(url: str, password_hash: str) -> None:
+    from engine.db import close_database, init_database, migrate_database, tortoise_config
+    from engine.runtime import Engine
+
+    config = tortoise_config(url)
+    await migrate_database(config)
+    await init_database(config)
+    try:
+        await seed_orgs()
+        await seed_web_users(password_hash)
+        await deploy_dir(Engine(), SHOWCASE, "showcase.bpmn")
+    finally:
+        await close_database()
+
+
+def _stop_live_servers() -> None:
+    while _live:
+        _live.pop().stop()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    if browser_items:
+        config.stash[_LAST_BROWSER_ITEM] = browser_items[-1].nodeid
+
+
+_LAST_BROWSER_ITEM = pytest.StashKey[str]()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if item.nodeid == item.config.stash.get(_LAST_BROWSER_ITEM, None):
+        _stop_live_servers()  # free the Tortoise global fallback for whatever runs next
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} not installed (apt-get install chromium fonts-noto-cjk; CI installs it)"
+    if os.environ.get("CIVICFLOW_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def live_server(password_hash: str) -> Iterator[str]:
+    """Base URL of the app served by uvicorn in a daemon thread, on a fresh, seeded SQLite file."""
+    _require_chromium()
+    import uvicorn
+
+    from engine.config import Settings
+    from web.app import create_app
+
+    tmp = Path(tempfile.mkdtemp(prefix="civicflow-browser-"))
+    url = f"sqlite://{tmp / 'browser.db'}"
+    _run_in_own_loop(_prepare_database(url, password_hash))
+    settings = Settings(data_dir=tmp, database_url=url, bpmn_dir=SHOWCASE, secret_key_value="browser-test-secret")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, scheduler_interval=None), host="127.0.0.1",
+                                           port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="civicflow-live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            pytest.fail("live server did not start (see the captured log)")
+        time.sleep(0.02)
+    live = LiveServer(f"http://127.0.0.1:{port}", server, thread)
+    _live.append(live)
+    try:
+        yield live.url
+    finally:
+        _stop_live_servers()
+
+
+@pytest.fixture(scope="session")
+def browser(live_server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    """A fresh browser context (own cookies) with console errors and CSP violations collected on `page.errors`."""
+    context = browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(5000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def login(page: Any, username: str, password: str = TEST_PASSWORD) -> None:
+    """Log in through the Chinese login page; ends on the inbox."""
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/inbox")
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = SHOTS_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
