@@ -20,10 +20,11 @@ import asyncpg
 import pytest
 
 from engine.clock import FakeClock
-from engine.db import close_database, init_database, migrate_database, tortoise_config
+from engine.db import close_database, init_database, migrate_database
 from engine.models import OrgUnit
 from engine.runtime import Engine
 from engine.specs import read_directory, validate_bundle
+from web.composition import db_config as tortoise_config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get("CIVICFLOW_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")

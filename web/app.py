@@ -18,9 +18,10 @@ from starlette.staticfiles import StaticFiles
 
 from engine.calendar import load_calendar
 from engine.config import PROJECT_ROOT, Settings
-from engine.db import close_database, init_database, tortoise_config
+from engine.db import close_database, init_database
 from engine.runtime import Engine
 from web import api, pages
+from web.composition import db_config as default_db_config
 from web.security import SESSION_MAX_AGE, LoginThrottle, SecurityHeadersMiddleware
 
 log = logging.getLogger("civicflow.web")
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                db_config: dict[str, Any] | None = None, scheduler_interval: float | None = 5.0,
                manage_db: bool = True, cookie_secure: bool = False) -> Starlette:
     settings = settings or Settings.from_env()
-    ctx = AppContext(settings, engine or Engine(), db_config or tortoise_config(settings.database_url),
+    ctx = AppContext(settings, engine or Engine(), db_config or default_db_config(settings.database_url),
                      scheduler_interval=scheduler_interval, manage_db=manage_db)
 
     @contextlib.asynccontextmanager

@@ -12,14 +12,15 @@ from pathlib import Path
 
 from engine.clock import Clock
 from engine.config import Settings
-from engine.db import close_database, init_database, migrate_database, tortoise_config
+from engine.db import close_database, init_database, migrate_database
 from engine.errors import DeploymentError
+from web.composition import db_config
 
 log = logging.getLogger("civicflow")
 
 
 async def _with_db(settings: Settings, fn, *args):  # type: ignore[no-untyped-def]
-    config = tortoise_config(settings.database_url)
+    config = db_config(settings.database_url)
     await init_database(config)
     try:
         return await fn(*args)
@@ -29,7 +30,7 @@ async def _with_db(settings: Settings, fn, *args):  # type: ignore[no-untyped-de
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(migrate_database(tortoise_config(settings.database_url)))
+    asyncio.run(migrate_database(db_config(settings.database_url)))
     print(f"database migrated: {settings.database_url.split('@')[-1]}")
     return 0
 

@@ -19,7 +19,7 @@ from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError
 from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance
 from engine.runtime import ProcessScriptError
-from web import admin
+from web import admin, dibao
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
 from web.forms import coerce_form, error_message_zh, render_form
@@ -376,4 +376,5 @@ routes = [
     Route("/start", start_list),
     Route("/start/{key}", start_form, methods=["GET", "POST"]),
     *admin.routes,
+    *dibao.routes,
 ]

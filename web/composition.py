@@ -1,0 +1,21 @@
+"""The composition root: which packages own tables, and the database config built from them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from engine.db import ENGINE_APP, tortoise_config
+
+APPS: list[tuple[str, str, str]] = [
+    ENGINE_APP,
+    ("dibao", "workflows.dibao.models", "workflows.dibao.migrations"),
+]
+
+
+def db_config(url: str, connection: str = "default") -> dict[str, Any]:
+    return tortoise_config(url, APPS, connection)
+
+
+# For the `tortoise` command line (makemigrations).
+TORTOISE_ORM = db_config(os.environ.get("CIVICFLOW_DATABASE_URL", "sqlite://data/civicflow.db"))
