@@ -36,6 +36,7 @@ from engine.serializer import dump_state, load_state
 from engine.specs import DeployedSpec, HumanTaskMeta, SpecRegistry
 
 OPEN_STATES = ("READY", "CLAIMED")
+CASE_ORG_UNIT = "case_org_unit"  # process variable set at start; forms may not declare it
 
 # SpiffWorkflow's timers read datetime.now() directly; route that through our clock so tests and the
 # demo can move time. One clock per process (the engine's), which is how the app runs.
@@ -100,7 +101,7 @@ def diagram_states(wf: BpmnWorkflow) -> dict[str, str]:
     return out
 
 
-def _scalar_summary(data: Mapping[str, Any], limit: int = 40) -> dict[str, Any]:
+def _scalar_summary(data: Mapping[str, Any], limit: int = 80) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key.startswith("_") or len(out) >= limit:
@@ -191,6 +192,8 @@ class Engine:
         wf = BpmnWorkflow(deployed.spec, deployed.subprocess_specs, script_engine=self.script_engine)
         start_task = wf.get_tasks(state=TaskState.READY)[0]
         start_task.data.update(clean)
+        # The case's own org unit, for service tasks that depend on it (county standards, notices).
+        start_task.data[CASE_ORG_UNIT] = org.code
         self._run_engine(wf, lambda: wf.do_engine_steps())
         now = self.clock.now()
         row = ProcessInstance(
@@ -207,15 +210,16 @@ class Engine:
 
     async def complete_task(self, task_id: str | uuid.UUID, data: Mapping[str, Any], *, actor: str,
                             expected_version: int | None = None) -> ProcessInstance:
-        task_row = await self._task_row(task_id)
+        task_row = await self._task_row(task_id, with_instance=True)
         if task_row.state not in OPEN_STATES:
             raise InvalidTaskState(f"task {task_id} is {task_row.state}, not open")
         if task_row.assignee and task_row.assignee != actor:
             raise InvalidTaskState(f"task {task_id} is claimed by another user")
-        row = await self.get_instance(task_row.instance_id)
+        row = task_row.instance
         if expected_version is not None and expected_version != row.version:
             raise ConflictError(f"instance {row.id} changed (version {row.version}, expected {expected_version})")
         wf, deployed = await self.restore(row)
+        before = {str(t.id) for t in _ready_human_tasks(wf)}
         try:
             task = wf.get_task_from_id(uuid.UUID(str(task_id)))
         except TaskNotFoundException as exc:
@@ -235,7 +239,8 @@ class Engine:
                                {"task": task.task_spec.bpmn_id, "name": task.task_spec.bpmn_name,
                                 "data": _scalar_summary(clean, limit=20)})]
         async with in_transaction() as conn:
-            await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor))
+            await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor),
+                                previously_open=before)
         return row
 
     async def claim(self, task_id: str | uuid.UUID, *, actor: str) -> HumanTask:
@@ -271,10 +276,11 @@ class Engine:
         if row.status != "running":
             raise InvalidTaskState(f"instance {instance_id} is {row.status}")
         wf, deployed = await self.restore(row)
+        before = {str(t.id) for t in _ready_human_tasks(wf)}
         wf.cancel()
         events = [PendingEvent(actor, "instance.cancelled", str(row.id), None, {"reason": reason})]
         async with in_transaction() as conn:
-            await self._persist(conn, row, wf, deployed, events, status="cancelled")
+            await self._persist(conn, row, wf, deployed, events, status="cancelled", previously_open=before)
         return row
 
     async def wake_due_timers(self, *, limit: int = 50) -> int:
@@ -291,27 +297,31 @@ class Engine:
             for row in rows:
                 wf, deployed = await self.restore(row)
                 before = _next_timer(wf)
+                open_before = {str(t.id) for t in _ready_human_tasks(wf)}
                 try:
                     self._run_engine(wf, _wake(wf))
                 except ProcessScriptError as exc:
                     await self._persist(conn, row, wf, deployed,
                                         [PendingEvent("scheduler", "instance.error", str(row.id), None,
-                                                      {"error": str(exc)})], status="error", error=str(exc))
+                                                      {"error": str(exc)})], status="error", error=str(exc),
+                                        previously_open=open_before)
                     continue
                 if before is not None and _next_timer(wf) == before and before <= now:
                     # Spiff did not consider it due (clock skew in its own comparison): try again later.
                     continue
                 await self._persist(conn, row, wf, deployed,
                                     [PendingEvent("scheduler", "timer.fired", str(row.id), None,
-                                                  {"due": before.isoformat() if before else None})])
+                                                  {"due": before.isoformat() if before else None})],
+                                    previously_open=open_before)
                 fired += 1
         return fired
 
     # -- internals ------------------------------------------------------------------------------
 
-    async def _task_row(self, task_id: str | uuid.UUID) -> HumanTask:
+    async def _task_row(self, task_id: str | uuid.UUID, *, with_instance: bool = False) -> HumanTask:
         try:
-            row = await HumanTask.get_or_none(id=task_id)
+            query = HumanTask.filter(id=task_id)
+            row = await (query.select_related("instance") if with_instance else query).first()
         except (ValueError, TypeError):
             row = None
         if row is None:
@@ -355,7 +365,7 @@ class Engine:
     async def _persist(self, conn: BaseDBAsyncClient, row: ProcessInstance, wf: BpmnWorkflow,
                        deployed: DeployedSpec, events: list[PendingEvent], *, is_new: bool = False,
                        done_task: tuple[str, str] | None = None, status: str | None = None,
-                       error: str | None = None) -> None:
+                       error: str | None = None, previously_open: set[str] | None = None) -> None:
         now = self.clock.now()
         completed = wf.is_completed()
         status = status or ("completed" if completed else "running")
@@ -386,17 +396,17 @@ class Engine:
 
         # Task index: close rows that are no longer ready, open rows for newly ready tasks.
         ready = {str(t.id): t for t in _ready_human_tasks(wf)} if status == "running" else {}
-        open_rows = [] if is_new else await HumanTask.filter(instance_id=row.id, state__in=OPEN_STATES).using_db(conn)
-        open_ids = {str(r.id) for r in open_rows}
-        for open_row in open_rows:
-            rid = str(open_row.id)
-            if rid in ready:
-                continue
-            if done_task and done_task[0] == rid:
-                await HumanTask.filter(id=rid).using_db(conn).update(state="DONE", completed_at=now,
-                                                                     completed_by=done_task[1])
-            else:
-                await HumanTask.filter(id=rid).using_db(conn).update(state="CANCELED", completed_at=now)
+        # The index rows open before this operation are exactly the ready human tasks of the restored
+        # workflow (both were written by the same version-checked transaction), so no query is needed.
+        open_ids = set() if is_new else set(previously_open or ())
+        closed = open_ids - set(ready)
+        if done_task and done_task[0] in closed:
+            closed.discard(done_task[0])
+            await HumanTask.filter(id=done_task[0]).using_db(conn).update(state="DONE", completed_at=now,
+                                                                          completed_by=done_task[1])
+        if closed:
+            await HumanTask.filter(id__in=sorted(closed), state__in=OPEN_STATES).using_db(conn).update(
+                state="CANCELED", completed_at=now)
         new_rows = []
         for tid, task in ready.items():
             if tid in open_ids:

@@ -105,8 +105,12 @@ def _check_expression(text: str, node: etree._Element, filename: str, *, mode: s
 
 
 def _check_bpmn_expressions(root: etree._Element, filename: str) -> None:
-    for node in root.iterfind(".//bpmn:script", NS):
-        _check_expression(node.text or "", node.getparent(), filename, mode="exec")
+    for path in (".//bpmn:script", ".//spiff:preScript", ".//spiff:postScript"):
+        for node in root.iterfind(path, NS):
+            _check_expression(node.text or "", node.getparent(), filename, mode="exec")
+    for node in root.iterfind(".//spiff:parameter", NS):
+        if node.get("value"):
+            _check_expression(node.get("value", ""), node, filename)
     for path in (".//bpmn:conditionExpression", ".//bpmn:timeDuration", ".//bpmn:timeDate", ".//bpmn:timeCycle",
                  ".//bpmn:loopCardinality", ".//bpmn:completionCondition"):
         for node in root.iterfind(path, NS):
@@ -236,6 +240,8 @@ def validate_bundle(
         try:
             schema = json.loads(available_forms[form_name])
             form_rules.check_schema(schema)
+            if "case_org_unit" in (schema.get("properties") or {}):
+                raise ValueError("field case_org_unit is reserved for the engine")
         except (ValueError, json.JSONDecodeError) as exc:
             raise DeploymentError(f"form {form_name!r} is not a valid JSON Schema: {exc}",
                                   filename=bpmn_filename, element=_element_label(task_node)) from exc
@@ -282,12 +288,11 @@ class SpecRegistry:
         return found
 
     async def latest(self, key: str) -> DeployedSpec:
-        row = await ProcessDefinition.filter(key=key).order_by("-version").first()
-        if row is None:
+        # Only the id: the parsed spec is cached, and another process may have deployed a newer version.
+        ids = await ProcessDefinition.filter(key=key).order_by("-version").limit(1).values_list("id", flat=True)
+        if not ids:
             raise NotFound(f"process {key!r} is not deployed")
-        if row.id not in self._by_id:
-            self._by_id[row.id] = self._parse(row)
-        return self._by_id[row.id]
+        return await self.get(int(str(ids[0])))
 
     async def deploy(self, bundle: Bundle, *, clock: Clock,
                      actor: str = "system") -> list[tuple[ProcessDefinition, bool]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from engine.db import close_database, init_database
 from engine.runtime import Engine
 from web import api, pages
 from web.composition import db_config as default_db_config
+from web.composition import install_workflows
 from web.security import SESSION_MAX_AGE, LoginThrottle, SecurityHeadersMiddleware
 
 log = logging.getLogger("civicflow.web")
@@ -37,12 +38,16 @@ class AppContext:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     scheduler_interval: float | None = 5.0  # None: no in-process scheduler
     manage_db: bool = True
+    refreshers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
-async def scheduler_loop(engine: Engine, interval: float) -> None:
+async def scheduler_loop(engine: Engine, interval: float,
+                         refreshers: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
     """Wake due timers until cancelled. Errors are logged, never fatal: the next sweep retries."""
     while True:
         try:
+            for refresh in refreshers:
+                await refresh()
             while await engine.wake_due_timers() > 0:
                 pass
         except Exception:  # noqa: BLE001 - a scheduler must survive a bad sweep
@@ -62,7 +67,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if ctx.manage_db:
             await init_database(ctx.db_config, global_fallback=True)
         ctx.engine.calendar = await load_calendar(settings.timezone)
-        task = asyncio.create_task(scheduler_loop(ctx.engine, ctx.scheduler_interval)) \
+        ctx.refreshers = await install_workflows(ctx.engine)
+        task = asyncio.create_task(scheduler_loop(ctx.engine, ctx.scheduler_interval, ctx.refreshers)) \
             if ctx.scheduler_interval else None
         try:
             yield

@@ -76,9 +76,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from web.app import scheduler_loop
 
     async def run() -> None:
+        from web.composition import install_workflows
+
         engine = Engine()
         engine.calendar = await load_calendar(settings.timezone)
-        await scheduler_loop(engine, args.interval)
+        await scheduler_loop(engine, args.interval, await install_workflows(engine))
 
     try:
         asyncio.run(_with_db(settings, run))
@@ -99,13 +101,26 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"demo org units created: {orgs}, users created: {users} (password: {demo.DEMO_PASSWORD})")
         await deploy_files(settings, files)
         from engine.models import ProcessInstance
+        from workflows.dibao.registry import seed_plan_standards
 
+        print(f"plan standards seeded: {await seed_plan_standards()}")
         if not await ProcessInstance.exists():
-            engine = Engine()
+            from web.composition import install_workflows
+
+            from engine.clock import FakeClock
+
+            clock = FakeClock(Clock().now())  # the demo seeds cases as if they had started days ago
+            engine = Engine(clock=clock)
+            await install_workflows(engine)
             from engine.models import ProcessDefinition
 
-            for key in sorted({d.key for d in await ProcessDefinition.all()}):
-                n = await demo.seed_instances(engine, key, "511402001", "th_clerk", [0, 1, 2, 4])
+            from workflows.dibao import demo as dibao_demo
+
+            keys = {d.key for d in await ProcessDefinition.all()}
+            if "dibao_approval" in keys:
+                print(f"demo 低保 cases: {await dibao_demo.seed(engine, clock)}")
+            for key in sorted(keys - {"dibao_approval"}):
+                n = await demo.seed_instances(engine, key, "511402001", "th_clerk", [0, 1, 2])
                 print(f"demo instances of {key}: {n}")
 
     asyncio.run(_with_db(settings, seed))
@@ -182,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # Spiff logs every task state change at INFO
     args = build_parser().parse_args(argv)
     return int(args.fn(Settings.from_env(), args) or 0)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine.db import ENGINE_APP, tortoise_config
+from engine.runtime import Engine
 
 APPS: list[tuple[str, str, str]] = [
     ENGINE_APP,
@@ -19,3 +21,10 @@ def db_config(url: str, connection: str = "default") -> dict[str, Any]:
 
 # For the `tortoise` command line (makemigrations).
 TORTOISE_ORM = db_config(os.environ.get("CIVICFLOW_DATABASE_URL", "sqlite://data/civicflow.db"))
+
+
+async def install_workflows(engine: Engine) -> list[Callable[[], Awaitable[None]]]:
+    """Let each procedure package register its routers and services; returns their refresh hooks."""
+    from workflows.dibao import services as dibao
+
+    return [await dibao.install(engine)]

@@ -105,6 +105,8 @@ async def standards(request: Request, actor: Actor) -> Response:
                                             monthly_amount=amount, effective_from=start,
                                             document_no=values["document_no"].strip()[:100],
                                             created_by=actor.username)
+            for refresh in request.app.state.ctx.refreshers:
+                await refresh()
             flash(request, "已登记保障标准。")
             return RedirectResponse("/dibao/standards", status_code=303)
         status = 422

@@ -1,0 +1,89 @@
+"""Realistic 低保 demo cases (DEMO data: invented names), pushed to different points of the procedure."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from engine.clock import FakeClock
+from engine.models import HumanTask
+from engine.runtime import Engine
+from workflows.dibao.models import Delegation
+from workflows.dibao.routing import PROCESS_KEY
+
+OPINION = "经审查,情况属实,同意。"
+# The demo user who works each role at 通惠街道 / 东坡区 (see web/demo.py).
+ACTORS = {"township_clerk": "th_clerk", "township_reviewer": "th_reviewer", "county_reviewer": "dp_county",
+          "village_clerk": "th_village"}
+
+
+def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    income = household["income"]
+    return {
+        "Task_accept": {
+            "applicant_name": household["applicant"], "application_channel": "window",
+            "hukou_type": household["hukou"], "household_size": len(household["members"]),
+            "members": household["members"], "declared_monthly_income": income,
+            "single_person_application": False, "materials_complete": True,
+            "close_relative_of_staff": household.get("relative", False), "opinion": "材料齐全,予以受理。",
+            **({"close_relative_note": "申请人之女为本村村委会委员,单独登记备案。"} if household.get("relative") else {}),
+        },
+        "Task_home_investigation": {
+            "investigators": ["王建国", "李秀英"], "visit_date": "2026-11-03", "cooperated": True,
+            "form_signed": True, "findings": "家中无大额财产,主要劳动力患病。", "opinion": OPINION,
+        },
+        "Task_info_check": {
+            "check_result": "pass", "verified_monthly_income": income,
+            "sources_checked": ["hukou", "tax", "social_insurance"], "opinion": "核对未发现不符。",
+        },
+        "Task_prelim": {"prelim_recommend": True, "complaint_received": False, "opinion": "拟同意纳入低保。"},
+        "Task_post_publicity": {"posted_on": "2026-11-10", "posting_location": "村务公开栏",
+                                "content_checked": True},
+        "Task_county_visit": {"investigators": ["赵志刚", "孙丽"], "visit_date": "2026-11-20", "consistent": True,
+                              "findings": "与乡镇调查一致。", "opinion": OPINION},
+        "Task_confirm": {"decision": "approve", "opinion": "符合低保条件,同意纳入。"},
+    }
+
+
+HOUSEHOLDS = [
+    {"key": "DB-DEMO-001", "applicant": "陈桂兰", "hukou": "rural", "income": 300.0,
+     "members": [{"name": "陈桂兰", "relation": "applicant"}, {"name": "刘小军", "relation": "child"}], "stop": 0},
+    {"key": "DB-DEMO-002", "applicant": "张德明", "hukou": "rural", "income": 420.0,
+     "members": [{"name": "张德明", "relation": "applicant"}, {"name": "王淑芬", "relation": "spouse"},
+                 {"name": "张磊", "relation": "child"}], "stop": 2},
+    {"key": "DB-DEMO-003", "applicant": "李春华", "hukou": "urban", "income": 500.0,
+     "members": [{"name": "李春华", "relation": "applicant"}, {"name": "李想", "relation": "child"}], "stop": 5},
+    {"key": "DB-DEMO-004", "applicant": "周玉珍", "hukou": "rural", "income": 200.0, "relative": True,
+     "members": [{"name": "周玉珍", "relation": "applicant"}], "stop": 5},
+]
+
+
+async def _advance(engine: Engine, instance_id: Any, answers: dict[str, dict[str, Any]], steps: int,
+                   actor: str) -> None:
+    for _ in range(steps):
+        task = await HumanTask.filter(instance_id=instance_id, state="READY",
+                                      bpmn_id__in=list(answers)).order_by("created_at").first()
+        if task is None:
+            return
+        await engine.complete_task(task.id, answers[task.bpmn_id], actor=ACTORS.get(task.candidate_role, actor))
+
+
+async def seed(engine: Engine, clock: FakeClock, org_unit: str = "511402001", actor: str = "th_clerk") -> int:
+    """Start the demo households ten days back; then return to today, so the 7-day 公示 of DB-DEMO-004 has
+    ended and it goes on through the county home visit (单独登记备案) to a delegated township confirmation."""
+    today = clock.now()
+    clock.set(today - timedelta(days=10))
+    if not await Delegation.exists(county_code="511402"):
+        await Delegation.create(county_code="511402", township_code="511402001", benefit_type="dibao",
+                                effective_from=date(2026, 1, 1), document_no="眉东民发〔2026〕3号(演示)",
+                                created_by="demo")
+    started = []
+    for household in HOUSEHOLDS:
+        instance = await engine.start(PROCESS_KEY, org_unit=org_unit, actor=actor, business_key=household["key"])
+        await _advance(engine, instance.id, _answers(household), int(household["stop"]), actor)
+        started.append((instance.id, household))
+    clock.set(today)
+    await engine.wake_due_timers()
+    instance_id, household = started[-1]
+    await _advance(engine, instance_id, _answers(household), 5, actor)
+    return len(started)
