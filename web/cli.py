@@ -90,38 +90,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from engine.runtime import Engine
     from web import demo
 
     cmd_migrate(settings, args)
-    files = sorted(settings.bpmn_dir.glob("*.bpmn"))
 
     async def seed() -> None:
-        orgs, users = await demo.seed_org_tree(), await demo.seed_users()
-        print(f"demo org units created: {orgs}, users created: {users} (password: {demo.DEMO_PASSWORD})")
-        await deploy_files(settings, files)
-        from engine.models import ProcessInstance
-        from workflows.dibao.registry import seed_plan_standards
-
-        print(f"plan standards seeded: {await seed_plan_standards()}")
-        if not await ProcessInstance.exists():
-            from web.composition import install_workflows
-
-            from engine.clock import FakeClock
-
-            clock = FakeClock(Clock().now())  # the demo seeds cases as if they had started days ago
-            engine = Engine(clock=clock)
-            await install_workflows(engine)
-            from engine.models import ProcessDefinition
-
-            from workflows.dibao import demo as dibao_demo
-
-            keys = {d.key for d in await ProcessDefinition.all()}
-            if "dibao_approval" in keys:
-                print(f"demo 低保 cases: {await dibao_demo.seed(engine, clock)}")
-            for key in sorted(keys - {"dibao_approval"}):
-                n = await demo.seed_instances(engine, key, "511402001", "th_clerk", [0, 1, 2])
-                print(f"demo instances of {key}: {n}")
+        await deploy_files(settings, sorted(settings.bpmn_dir.glob("*.bpmn")))
+        for line in await demo.seed_all():
+            print(line)
 
     asyncio.run(_with_db(settings, seed))
     if args.no_serve:

@@ -11,6 +11,7 @@ from engine.runtime import Engine
 
 APPS: list[tuple[str, str, str]] = [
     ENGINE_APP,
+    ("common", "workflows.common.models", "workflows.common.migrations"),
     ("dibao", "workflows.dibao.models", "workflows.dibao.migrations"),
 ]
 

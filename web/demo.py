@@ -6,9 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from engine.models import HumanTask, OrgUnit, User
+from engine.clock import Clock, FakeClock
+from engine.models import HumanTask, OrgUnit, ProcessDefinition, ProcessInstance, User
 from engine.runtime import Engine
+from web.composition import install_workflows
 from web.security import hash_password
+from workflows.dibao import demo as dibao_demo
+from workflows.dibao.registry import seed_plan_standards
 
 log = logging.getLogger("civicflow.demo")
 DEMO_PASSWORD = "civicflow-demo"
@@ -123,3 +127,21 @@ async def seed_instances(engine: Engine, process_key: str, org_unit: str, actor:
                 log.info("demo: stopped %s at %s: %s", instance.business_key, task.name, exc)
                 break
     return started
+
+
+async def seed_all() -> list[str]:
+    """Everything `civicflow demo` seeds; idempotent (cases are only created on an empty database)."""
+    report = [f"demo org units created: {await seed_org_tree()}, users created: {await seed_users()} "
+              f"(password: {DEMO_PASSWORD})", f"plan standards seeded: {await seed_plan_standards()}"]
+    if await ProcessInstance.exists():
+        return report
+    clock = FakeClock(Clock().now())  # the demo seeds cases as if they had started days ago
+    engine = Engine(clock=clock)
+    await install_workflows(engine)
+    keys = {d.key for d in await ProcessDefinition.all()}
+    if "dibao_approval" in keys:
+        report.append(f"demo 低保 cases: {await dibao_demo.seed(engine, clock)}")
+    for key in sorted(keys - {"dibao_approval"}):
+        report.append(f"demo instances of {key}: "
+                      f"{await seed_instances(engine, key, '511402001', 'th_clerk', [0, 1, 2])}")
+    return report

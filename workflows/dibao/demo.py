@@ -12,6 +12,7 @@ from workflows.dibao.models import Delegation
 from workflows.dibao.routing import PROCESS_KEY
 
 OPINION = "经审查,情况属实,同意。"
+RELATIVE_NOTE = "申请人之女为本村村委会委员,单独登记备案。"
 # The demo user who works each role at 通惠街道 / 东坡区 (see web/demo.py).
 ACTORS = {"township_clerk": "th_clerk", "township_reviewer": "th_reviewer", "county_reviewer": "dp_county",
           "village_clerk": "th_village"}
@@ -26,7 +27,7 @@ def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "members": household["members"], "declared_monthly_income": income,
             "single_person_application": False, "materials_complete": True,
             "close_relative_of_staff": household.get("relative", False), "opinion": "材料齐全,予以受理。",
-            **({"close_relative_note": "申请人之女为本村村委会委员,单独登记备案。"} if household.get("relative") else {}),
+            **({"close_relative_note": RELATIVE_NOTE} if household.get("relative") else {}),
         },
         "Task_home_investigation": {
             "investigators": ["王建国", "李秀英"], "visit_date": "2026-11-03", "cooperated": True,
@@ -45,7 +46,7 @@ def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-HOUSEHOLDS = [
+HOUSEHOLDS: list[dict[str, Any]] = [
     {"key": "DB-DEMO-001", "applicant": "陈桂兰", "hukou": "rural", "income": 300.0,
      "members": [{"name": "陈桂兰", "relation": "applicant"}, {"name": "刘小军", "relation": "child"}], "stop": 0},
     {"key": "DB-DEMO-002", "applicant": "张德明", "hukou": "rural", "income": 420.0,
