@@ -34,7 +34,8 @@ class Actor:
 
 
 async def actor_for(user: User) -> Actor:
-    org = await OrgUnit.get(code=user.org_unit_id)
+    cached = user.__dict__.get("_org_unit")  # present when loaded with select_related("...org_unit")
+    org = cached if isinstance(cached, OrgUnit) else await OrgUnit.get(code=user.org_unit_id)
     return Actor(user.username, user.display_name, org.code, org.path, org.name, frozenset(user.roles))
 
 

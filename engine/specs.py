@@ -64,6 +64,7 @@ class DeployedSpec:
     start_form: str | None = None
     bpmn_xml: str = ""
     field_titles: dict[str, str] = field(default_factory=dict)  # variable → form title, for display
+    enum_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # variable → value → x-enumNames label
 
     def form_for(self, bpmn_id: str) -> dict[str, Any] | None:
         meta = self.human_tasks.get(bpmn_id)
@@ -273,10 +274,14 @@ class SpecRegistry:
         parser = build_parser(row.bpmn_xml, row.bpmn_filename, row.dmn_sources)
         spec = parser.get_spec(row.key)
         metas, start_form = _task_meta(spec)
-        titles = {name: str(prop.get("title") or name) for schema in row.forms.values()
-                  for name, prop in (schema.get("properties") or {}).items() if isinstance(prop, dict)}
+        props = [(name, prop) for schema in row.forms.values()
+                 for name, prop in (schema.get("properties") or {}).items() if isinstance(prop, dict)]
+        titles = {name: str(prop.get("title") or name) for name, prop in props}
+        enums = {name: {str(v): str(t) for v, t in zip(prop["enum"], prop["x-enumNames"], strict=False)}
+                 for name, prop in props if isinstance(prop.get("enum"), list) and isinstance(prop.get("x-enumNames"),
+                                                                                               list)}
         return DeployedSpec(row.id, row.key, row.version, row.name, spec, parser.get_subprocess_specs(row.key),
-                            row.forms, metas, start_form, row.bpmn_xml, titles)
+                            row.forms, metas, start_form, row.bpmn_xml, titles, enums)
 
     async def get(self, definition_id: int) -> DeployedSpec:
         found = self._by_id.get(definition_id)

@@ -84,8 +84,8 @@ async def process_diagram(request: Request, actor: Actor) -> Response:
         row = None
     if row is None:
         raise HTTPException(404, "流程版本不存在。")
-    return page(request, "process_diagram.html", {"row": row, "diagram": render_svg(row.bpmn_xml, {},
-                                                                                     process_id=row.key)})
+    return page(request, "process_diagram.html", {"row": row, "diagram": render_svg(
+        row.bpmn_xml, {}, process_id=row.key, lane_labels=ROLES, natural_size=True)})
 
 
 async def create_user(username: str, display_name: str, password: str, org_code: str,

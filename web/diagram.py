@@ -451,9 +451,9 @@ def _draw_edge(c: _Canvas, di: etree._Element, index: dict[str, etree._Element],
 
 # --------------------------------------------------------------------------- public API
 
-def _svg_open(view_box: str, label: str, uid: str) -> str:
+def _svg_open(view_box: str, label: str, uid: str, width: str = "100%") -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram" data-diagram-uid="{uid}" '
-            f'viewBox="{view_box}" width="100%" role="img" aria-label="{_esc(label)}" '
+            f'viewBox="{view_box}" width="{width}" role="img" aria-label="{_esc(label)}" '
             f'font-family="{_esc(FONT_FAMILY)}" font-size="{FONT_SIZE}">')
 
 
@@ -462,8 +462,12 @@ def _fallback_svg(uid: str) -> str:
             + f'<text x="160" y="34" text-anchor="middle" fill="#666666">{_esc(NO_DI_MESSAGE)}</text></svg>')
 
 
-def render_svg(bpmn_xml: str | bytes, states: Mapping[str, str] | None = None, *, process_id: str | None = None) -> str:
+def render_svg(bpmn_xml: str | bytes, states: Mapping[str, str] | None = None, *, process_id: str | None = None,
+               lane_labels: Mapping[str, str] | None = None, natural_size: bool = False) -> str:
     """Render the first BPMNDiagram (or the one for ``process_id``) as a standalone/inline SVG string.
+
+    ``lane_labels`` renames lanes for display (lanes are named by role codes); ``natural_size`` draws at
+    1 px per diagram unit (for a scrolling container) instead of fitting the width.
 
     ``states`` maps BPMN element ids to ``"completed"``, ``"active"`` or ``"waiting"``; anything else means
     "not reached" (class ``state-none``). Raises ``ValueError`` for XML that is not well-formed; a BPMN file
@@ -476,6 +480,9 @@ def render_svg(bpmn_xml: str | bytes, states: Mapping[str, str] | None = None, *
     if plane is None:
         return _fallback_svg(uid)
     index = {el.get("id", ""): el for el in root.iter(f"{{{BPMN}}}*") if el.get("id")}
+    for el in index.values():  # our own parsed copy: relabelling it changes nothing stored
+        if lane_labels and _local(el) == "lane" and el.get("name") in lane_labels:
+            el.set("name", lane_labels[el.get("name", "")])
 
     layers: tuple[list[_Shape], list[_Shape], list[_Shape], list[_Shape]] = ([], [], [], [])
     for di in plane.iter(f"{{{BPMNDI}}}BPMNShape"):
@@ -511,4 +518,5 @@ def render_svg(bpmn_xml: str | bytes, states: Mapping[str, str] | None = None, *
         f"</marker></defs>"
     )
     label = f"BPMN 流程图：{_diagram_title(plane, index)}"
-    return _svg_open(view_box, label, uid) + defs + "".join(canvas.parts + canvas.overlay) + "</svg>"
+    width = _n(x2 - x1 + 2 * MARGIN) if natural_size else "100%"
+    return _svg_open(view_box, label, uid, width) + defs + "".join(canvas.parts + canvas.overlay) + "</svg>"

@@ -17,13 +17,15 @@ from engine import authz
 from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError
-from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance
+from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance, User
 from engine.runtime import ProcessScriptError
-from web import admin, dibao
+from engine.specs import DeployedSpec
+from web import admin, cemetery, dibao, projects
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
 from web.forms import coerce_form, error_message_zh, render_form
 from web.render import flash, is_htmx, page
+from web.roles import ROLES
 from web.security import authenticate, csrf_ok, start_session
 
 PAGE_SIZE = 20
@@ -168,11 +170,33 @@ async def unclaim(request: Request, actor: Actor) -> Response:
 
 # -- task page -----------------------------------------------------------------------------------
 
-async def _instance_facts(instance: ProcessInstance) -> list[tuple[str, Any]]:
+def summary_rows(data: dict[str, Any], deployed: DeployedSpec) -> list[tuple[str, str]]:
+    """Business data as (Chinese label, display value); engine bookkeeping (case_*) is left out."""
+    rows = []
+    for key, value in data.items():
+        if key.startswith("case_") or value is None:
+            continue
+        if isinstance(value, bool):
+            shown = "是" if value else "否"
+        else:
+            shown = deployed.enum_labels.get(key, {}).get(str(value), str(value))
+        rows.append((deployed.field_titles.get(key, key), shown))
+    return rows
+
+
+async def actor_names(usernames: set[str]) -> dict[str, str]:
+    names = {"engine": "系统", "scheduler": "定时任务", "system": "系统"}
+    for username, display in await User.filter(username__in=sorted(usernames)).values_list("username",
+                                                                                           "display_name"):
+        names[str(username)] = str(display)
+    return names
+
+
+async def _instance_facts(instance: ProcessInstance, process_name: str) -> list[tuple[str, Any]]:
     org = await OrgUnit.get_or_none(code=instance.org_unit)
     facts: list[tuple[str, Any]] = [
         ("业务编号", instance.business_key or "—"),
-        ("流程", f"{instance.process_key} (第 {instance.process_version} 版)"),
+        ("流程", f"{process_name}(第 {instance.process_version} 版)"),
         ("受理单位", org.name if org else instance.org_unit),
         ("状态", instance.status),
     ]
@@ -218,11 +242,11 @@ async def task_page(request: Request, actor: Actor) -> Response:
         except Exception:  # noqa: BLE001 - context is a convenience, never a reason to fail the page
             context_item = None
     return page(request, "task.html", {
-        "task": task, "instance": instance, "facts": await _instance_facts(instance),
+        "task": task, "instance": instance, "facts": await _instance_facts(instance, deployed.name),
         "form_html": render_form(schema, data, errors) if schema else None,
         "errors": [(e, error_message_zh(e, schema or {})) for e in errors],
         "actionable": actionable, "can_claim": authz.can_claim(actor, task), "context_item": context_item,
-        "summary": instance.data, "labels": deployed.field_titles,
+        "summary": summary_rows(instance.data, deployed),
     }, status_code=status)
 
 
@@ -272,10 +296,12 @@ async def instance_page(request: Request, actor: Actor) -> Response:
     events = await AuditEvent.filter(instance_id=str(instance.id)).order_by("seq")
     org_names = {o.code: o.name for o in await OrgUnit.filter(code__in={t.org_unit for t in tasks})}
     return page(request, "instance.html", {
-        "instance": instance, "facts": await _instance_facts(instance), "tasks": tasks, "events": events,
-        "diagram": render_svg(deployed.bpmn_xml, states, process_id=instance.process_key),
-        "summary": instance.data, "org_names": org_names, "process_name": deployed.name,
-        "labels": deployed.field_titles,
+        "instance": instance, "facts": await _instance_facts(instance, deployed.name), "tasks": tasks,
+        "events": events,
+        "diagram": render_svg(deployed.bpmn_xml, states, process_id=instance.process_key, lane_labels=ROLES,
+                              natural_size=True),
+        "summary": summary_rows(instance.data, deployed), "org_names": org_names, "process_name": deployed.name,
+        "names": await actor_names({e.actor for e in events} | {t.assignee for t in tasks if t.assignee}),
         "open_tasks": [t for t in tasks if t.state in authz.OPEN_STATES],
         "can_act": {str(t.id): authz.can_act(actor, t) for t in tasks},
     })
@@ -377,4 +403,6 @@ routes = [
     Route("/start/{key}", start_form, methods=["GET", "POST"]),
     *admin.routes,
     *dibao.routes,
+    *cemetery.routes,
+    *projects.routes,
 ]

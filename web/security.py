@@ -37,7 +37,10 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 async def authenticate(username: str, password: str) -> User | None:
-    user = await User.get_or_none(username=username, is_active=True)
+    # Usernames are at most 64 characters and never hold NUL: such input cannot name a user (and would make the
+    # lookup itself fail: Tortoise checks the column size, PostgreSQL rejects NUL).
+    ok = len(username) <= 64 and "\x00" not in username
+    user = await User.get_or_none(username=username, is_active=True) if ok else None
     if user is None:
         verify_password(_DUMMY_HASH, password)  # same cost either way: no user enumeration by timing
         return None
@@ -117,7 +120,9 @@ async def issue_token(user: User) -> tuple[str, ApiToken]:
 
 
 async def user_for_token(token: str) -> User | None:
-    row = await ApiToken.get_or_none(token_hash=_token_digest(token), revoked_at=None).prefetch_related("user")
+    # One query: token, user and the user's org unit (the actor needs its path).
+    row = await ApiToken.filter(token_hash=_token_digest(token), revoked_at=None).select_related(
+        "user__org_unit").first()
     if row is None or not row.user.is_active:
         return None
     return row.user
