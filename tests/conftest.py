@@ -10,6 +10,7 @@ where they fail.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -67,19 +68,30 @@ async def _truncate_pg(url: str) -> None:
     try:
         tables = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename NOT LIKE 'tortoise%'")
-        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-        if names:
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        # DELETE with FK triggers off is much faster than TRUNCATE on small tables.
+        statements = "".join(f'DELETE FROM "{t["tablename"]}";' for t in tables)
+        if statements:
+            await conn.execute(f"SET session_replication_role = replica;{statements}"
+                               "SET session_replication_role = DEFAULT;")
     finally:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated once with the real migrations; each test gets a copy (fresh, and fast)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    await migrate_database(tortoise_config(f"sqlite://{path}"))
+    return path
+
+
 @pytest.fixture(params=["sqlite", "pg"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None) -> AsyncIterator[Database]:
+async def db(request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None,
+             sqlite_template: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
+        shutil.copyfile(sqlite_template, tmp_path / "test.db")
         url = f"sqlite://{tmp_path / 'test.db'}"
         config = tortoise_config(url)
-        await migrate_database(config)
     else:
         if pg_url is None:
             pytest.skip("PostgreSQL unreachable")
