@@ -75,6 +75,25 @@ class RouteContext:
 TaskRouter = Callable[[RouteContext], Awaitable[TaskRoute | None]]
 
 
+@dataclass
+class StepContext:
+    """What a domain listener sees after each operation, inside the operation's transaction: domain rows it
+    writes on `conn` commit (or roll back) together with the instance, the task index and the audit events."""
+
+    conn: BaseDBAsyncClient
+    instance: ProcessInstance
+    data: Mapping[str, Any]  # the workflow's current data
+    now: datetime
+    completed_task: str | None = None  # bpmn id of the human task just completed, if any
+    submitted: Mapping[str, Any] | None = None  # its validated form data
+    created_tasks: list[HumanTask] | None = None
+    events: list[PendingEvent] | None = None  # listeners may append audit events
+    actor: str | None = None  # who did the operation (None for the scheduler)
+
+
+StepListener = Callable[[StepContext], Awaitable[None]]
+
+
 def spiff_state_name(task: Task) -> str:
     """Spiff's bit-flag states as readable strings, translated in exactly this one place."""
     return TaskState.get_name(task.state)
@@ -147,6 +166,7 @@ class Engine:
         self.script_engine = sandbox.make_script_engine(self.services)
         self.calendar = calendar or WorkingCalendar()
         self.routers: dict[str, TaskRouter] = {}
+        self.listeners: dict[str, list[StepListener]] = {}
 
     def register_services(self, services: Mapping[str, Callable[..., Any]]) -> None:
         self.services.update(services)
@@ -154,6 +174,9 @@ class Engine:
 
     def register_router(self, process_key: str, router: TaskRouter) -> None:
         self.routers[process_key] = router
+
+    def register_listener(self, process_key: str, listener: StepListener) -> None:
+        self.listeners.setdefault(process_key, []).append(listener)
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -240,7 +263,7 @@ class Engine:
                                 "data": _scalar_summary(clean, limit=20)})]
         async with in_transaction() as conn:
             await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor),
-                                previously_open=before)
+                                previously_open=before, submitted=(task.task_spec.bpmn_id, clean))
         return row
 
     async def claim(self, task_id: str | uuid.UUID, *, actor: str) -> HumanTask:
@@ -365,7 +388,8 @@ class Engine:
     async def _persist(self, conn: BaseDBAsyncClient, row: ProcessInstance, wf: BpmnWorkflow,
                        deployed: DeployedSpec, events: list[PendingEvent], *, is_new: bool = False,
                        done_task: tuple[str, str] | None = None, status: str | None = None,
-                       error: str | None = None, previously_open: set[str] | None = None) -> None:
+                       error: str | None = None, previously_open: set[str] | None = None,
+                       submitted: tuple[str, Mapping[str, Any]] | None = None) -> None:
         now = self.clock.now()
         completed = wf.is_completed()
         status = status or ("completed" if completed else "running")
@@ -435,4 +459,8 @@ class Engine:
                                             "org_unit": r.org_unit}))
         if status != "running" and (not events or events[-1].action not in ("instance.cancelled",)):
             events.append(PendingEvent("engine", f"instance.{status}", str(row.id), None, {}))
+        for listener in self.listeners.get(row.process_key, ()):
+            await listener(StepContext(conn, row, current, now, submitted[0] if submitted else None,
+                                       submitted[1] if submitted else None, new_rows, events,
+                                       done_task[1] if done_task else None))
         await append_events(events, now, conn)

@@ -43,3 +43,53 @@ class AssistanceStandard(Model):
     class Meta:
         table = "dibao_standard"
         indexes = [Index(fields=["benefit_type", "area_type", "effective_from"])]
+
+
+# One row per 低保 case, kept in step with the workflow by a listener inside each operation's transaction.
+class DibaoCase(Model):
+    instance_id = fields.CharField(max_length=36, primary_key=True)
+    business_key = fields.CharField(max_length=100, null=True)
+    org_unit = fields.CharField(max_length=32)
+    org_path = fields.CharField(max_length=255)
+    township_code = fields.CharField(max_length=32, null=True)
+    county_code = fields.CharField(max_length=32, null=True)
+    applicant_name = fields.CharField(max_length=50, null=True)
+    household_size = fields.IntField(null=True)
+    separately_registered = fields.BooleanField(default=False)  # 单独登记备案
+    complaint = fields.BooleanField(default=False)
+    accepted_at = fields.DatetimeField(null=True)
+    delegated = fields.BooleanField(null=True)  # decided by the township under a delegation
+    deadline_at = fields.DatetimeField(null=True)  # 20 WD delegated / 30 WD otherwise, from 受理
+    extended_deadline_at = fields.DatetimeField(null=True)  # up to 45 WD, with a recorded reason
+    extension_reason = fields.CharField(max_length=500, null=True)
+    decision = fields.CharField(max_length=16, null=True)  # approve / refuse / terminated
+    decided_at = fields.DatetimeField(null=True)
+    decided_by = fields.CharField(max_length=64, null=True)
+    monthly_amount = fields.DecimalField(max_digits=10, decimal_places=2, null=True)
+    amount_explanation = fields.TextField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "dibao_case"
+        indexes = [Index(fields=["county_code", "decided_at"]), Index(fields=["org_path"]),
+                   Index(fields=["deadline_at"])]
+
+
+class PostAudit(Model):
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[DibaoCase] = fields.ForeignKeyField("dibao.DibaoCase", related_name="audits")
+    county_code = fields.CharField(max_length=32)
+    township_code = fields.CharField(max_length=32)
+    period = fields.CharField(max_length=7)  # YYYY-MM of the decisions sampled
+    reason = fields.CharField(max_length=16)  # sampled / mandatory (单独登记备案 or complaint)
+    draw_id = fields.IntField(null=True)  # common.DrawRecord of the sample
+    outcome = fields.CharField(max_length=16, null=True)  # upheld (维持) / rectify (责令整改) / corrected (纠正)
+    opinion = fields.TextField(null=True)
+    audited_by = fields.CharField(max_length=64, null=True)
+    audited_at = fields.DatetimeField(null=True)
+
+    case_id: str
+
+    class Meta:
+        table = "dibao_post_audit"
+        unique_together = (("case", "period"),)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from engine.models import OrgUnit
 from engine.runtime import Engine
+from workflows.dibao.cases import make_tracker
 from workflows.dibao.models import AssistanceStandard
 from workflows.dibao.registry import is_delegated, local_date
 from workflows.dibao.routing import PROCESS_KEY, make_confirm_router
@@ -55,4 +56,5 @@ async def install(engine: Engine) -> Callable[[], Awaitable[None]]:
     await table.refresh()
     engine.register_services({"dibao_standard": table.service})
     engine.register_router(PROCESS_KEY, make_confirm_router(is_delegated))
+    engine.register_listener(PROCESS_KEY, make_tracker(engine))
     return table.refresh
