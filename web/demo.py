@@ -16,6 +16,8 @@ from workflows.dibao.registry import seed_plan_standards
 
 log = logging.getLogger("civicflow.demo")
 DEMO_PASSWORD = "civicflow-demo"
+# Processes whose demo cases are seeded by their own package (not by the generic sample-data walker).
+DOMAIN_SEEDED: set[str] = set()
 
 COUNTIES = [("511402", "东坡区"), ("511403", "彭山区"), ("511421", "仁寿县"), ("511423", "洪雅县"),
             ("511424", "丹棱县"), ("511425", "青神县")]
@@ -66,8 +68,10 @@ async def seed_org_tree() -> int:
 
 
 async def seed_users() -> int:
+    from projects_registry.demo import DEMO_USERS as PROJECT_USERS
+
     created = 0
-    for username, name, org, roles in USERS:
+    for username, name, org, roles in [*USERS, *PROJECT_USERS]:
         if not await User.exists(username=username):
             await User.create(username=username, display_name=name, org_unit_id=org, roles=roles,
                               password_hash=hash_password(DEMO_PASSWORD))
@@ -141,7 +145,11 @@ async def seed_all() -> list[str]:
     keys = {d.key for d in await ProcessDefinition.all()}
     if "dibao_approval" in keys:
         report.append(f"demo 低保 cases: {await dibao_demo.seed(engine, clock)}")
-    for key in sorted(keys - {"dibao_approval"}):
+    if "fund_project_lifecycle" in keys:
+        from projects_registry.demo import seed_demo as seed_projects
+
+        report.append(f"demo fund projects: {await seed_projects(engine)}")
+    for key in sorted(keys - {"dibao_approval", "fund_project_lifecycle", *DOMAIN_SEEDED}):
         report.append(f"demo instances of {key}: "
                       f"{await seed_instances(engine, key, '511402001', 'th_clerk', [0, 1, 2])}")
     return report
