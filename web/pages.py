@@ -20,7 +20,7 @@ from engine.forms import FieldError, FormValidationError
 from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance, User
 from engine.runtime import ProcessScriptError
 from engine.specs import DeployedSpec
-from web import admin, cemetery, dibao, projects
+from web import admin, cemetery, dibao, projects, social_org
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
 from web.forms import coerce_form, error_message_zh, render_form
@@ -203,9 +203,26 @@ async def _instance_facts(instance: ProcessInstance, process_name: str) -> list[
     return facts
 
 
+async def domain_task_url(task: HumanTask) -> str | None:
+    """Tasks whose work needs a domain page (scores, batches…) are done there, not in the generic form."""
+    if task.process_key == "fund_project_lifecycle":
+        from projects_registry.models import Project
+
+        project = await Project.filter(instance_id=str(task.instance_id)).first()
+        return f"/projects/{project.id}" if project else None
+    return None
+
+
 @login_required
 async def task_page(request: Request, actor: Actor) -> Response:
     task = await _visible_task(actor, request.path_params["task_id"])
+    domain_url = await domain_task_url(task)
+    if domain_url is not None:
+        if request.method == "POST":
+            raise HTTPException(409, "该事项须在业务页面中办理。")
+        return page(request, "error.html", {"title": task.name, "status": 200,
+                                            "detail": "该事项须在业务页面中办理(需要录入评分、批次等业务数据)。",
+                                            "link": domain_url, "link_text": "前往办理页面"})
     engine = ctx_of(request).engine
     instance = await ProcessInstance.get(id=task.instance_id)
     deployed = await engine.specs.get(instance.definition_id)
@@ -405,4 +422,5 @@ routes = [
     *dibao.routes,
     *cemetery.routes,
     *projects.routes,
+    *social_org.routes,
 ]
