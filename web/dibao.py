@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from tortoise.expressions import Q
 
 from engine import authz
 from engine.authz import Actor
 from engine.models import OrgUnit
 from web.admin import admin_required
+from web.auth import login_required
 from web.render import flash, page
-from workflows.dibao.models import AREA_TYPES, BENEFIT_TYPES, AssistanceStandard, Delegation
+from workflows.common.models import DrawRecord
+from workflows.dibao.cases import effective_deadline, extend_deadline
+from workflows.dibao.models import AREA_TYPES, BENEFIT_TYPES, AssistanceStandard, Delegation, DibaoCase, PostAudit
+from workflows.dibao.post_audit import OUTCOMES, draw_month, record_outcome
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DECISIONS = {"approve": "予以确认", "refuse": "不予确认", "terminated": "终止", "not_eligible": "不符合条件"}
 
 
 def _date(value: object) -> date | None:
@@ -117,7 +127,123 @@ async def standards(request: Request, actor: Actor) -> Response:
         "values": values, "areas": AREA_TYPES}, status_code=status)
 
 
+def _can_supervise(actor: Actor) -> bool:
+    return actor.is_admin or "county_reviewer" in actor.roles or "city_manager" in actor.roles
+
+
+@login_required
+async def cases(request: Request, actor: Actor) -> Response:
+    """低保案件台账: overall clock per case, overdue first."""
+    ctx = request.app.state.ctx
+    now = ctx.engine.clock.now()
+    qs = DibaoCase.filter(org_path__startswith=actor.org_path)
+    view = request.query_params.get("view", "open")
+    if view == "overdue":
+        qs = qs.filter(closed_at=None).filter(
+            Q(extended_deadline_at__lt=now) | Q(extended_deadline_at=None, deadline_at__lt=now))
+    elif view == "closed":
+        qs = qs.exclude(closed_at=None)
+    else:
+        qs = qs.filter(closed_at=None)
+    rows = await qs.order_by("deadline_at", "business_key").limit(500)
+    names = dict(await OrgUnit.filter(code__in={r.township_code for r in rows if r.township_code}).values_list(
+        "code", "name"))
+    return page(request, "dibao_cases.html", {
+        "rows": rows, "now": now, "view": view, "names": names, "can_extend": _can_supervise(actor),
+        "deadline": effective_deadline, "decisions": DECISIONS})
+
+
+@login_required
+async def extend(request: Request, actor: Actor) -> Response:
+    if not _can_supervise(actor):
+        raise HTTPException(403, "只有县级审核人员可以延长办理期限。")
+    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    if case is None or not case.org_path.startswith(actor.org_path):
+        raise HTTPException(404, "案件不存在。")
+    form = await request.form()
+    try:
+        extend_deadline(case, str(form.get("reason", "")), request.app.state.ctx.engine.calendar,
+                        request.app.state.ctx.engine.clock.now())
+    except ValueError as exc:
+        flash(request, str(exc), "error")
+    else:
+        await case.save()
+        flash(request, f"{case.business_key} 办理期限已延长至 45 个工作日。")
+    return RedirectResponse("/dibao/cases", status_code=303)
+
+
+@login_required
+async def notice(request: Request, actor: Actor) -> Response:
+    """确认通知书 / 不予确认告知书, printable, with the amount explanation or the reasons and appeal rights."""
+    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    if case is None or not case.org_path.startswith(actor.org_path):
+        raise HTTPException(404, "案件不存在。")
+    if case.decision not in ("approve", "refuse") or case.closed_at is None:
+        raise HTTPException(404, "案件尚未作出确认结论,暂无通知书。")
+    instance = await request.app.state.ctx.engine.get_instance(case.instance_id)
+    org = await OrgUnit.get_or_none(code=case.county_code or "")
+    decided = case.decided_at.astimezone(SHANGHAI) if case.decided_at else None
+    pay_from = date(decided.year + (decided.month == 12), decided.month % 12 + 1, 1) if decided else None
+    return page(request, "dibao_notice.html", {"case": case, "data": instance.data, "county": org,
+                                               "decided": decided, "pay_from": pay_from})
+
+
+async def publication(request: Request) -> Response:
+    """Public list (no login) of approved households: name, household size and amount only (低保办法 24)."""
+    county = request.query_params.get("county", "")
+    qs = DibaoCase.filter(decision="approve").exclude(closed_at=None)
+    if county:
+        qs = qs.filter(county_code=county)
+    rows = await qs.order_by("township_code", "business_key").values(
+        "applicant_name", "household_size", "monthly_amount", "township_code")
+    names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
+    return page(request, "dibao_publication.html", {"rows": rows, "names": names, "county": county,
+                                                    "counties": await OrgUnit.filter(level="county").order_by("code")})
+
+
+@login_required
+async def post_audit(request: Request, actor: Actor) -> Response:
+    if not _can_supervise(actor):
+        raise HTTPException(403, "只有县级审核人员可以开展事后抽查审计。")
+    ctx = request.app.state.ctx
+    now = ctx.engine.clock.now()
+    counties = await authz.visible_org_units(actor).filter(level="county").order_by("code")
+    error = None
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        try:
+            if form.get("action") == "draw":
+                county = str(form.get("county_code", ""))
+                if county not in {c.code for c in counties}:
+                    raise ValueError("请选择您管理范围内的县(区)。")
+                drawn = await draw_month(county, str(form.get("period", "")), actor.username, now)
+                flash(request, f"已抽取 {len(drawn)} 件(含必审件)。抽取种子与名单已留存,可复核。")
+            else:
+                audit = await PostAudit.get_or_none(id=int(str(form.get("audit_id", "0")) or 0))
+                if audit is None or audit.county_code not in {c.code for c in counties}:
+                    raise ValueError("审计记录不存在。")
+                await record_outcome(audit, str(form.get("outcome", "")), str(form.get("opinion", "")),
+                                     actor.username, now)
+                flash(request, "已记录审计结论。")
+            return RedirectResponse("/dibao/post-audit", status_code=303)
+        except ValueError as exc:
+            error, status = str(exc), 422
+    audits = await PostAudit.filter(county_code__in=[c.code for c in counties]).prefetch_related("case").order_by(
+        "-period", "township_code")
+    draws = {d.id: d for d in await DrawRecord.filter(id__in={a.draw_id for a in audits if a.draw_id})}
+    names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
+    return page(request, "dibao_post_audit.html", {
+        "audits": audits, "draws": draws, "names": names, "counties": counties, "error": error,
+        "outcomes": OUTCOMES, "default_period": f"{now.astimezone(SHANGHAI):%Y-%m}"}, status_code=status)
+
+
 routes = [
+    Route("/dibao/cases", cases),
+    Route("/dibao/cases/{instance_id}/extend", extend, methods=["POST"]),
+    Route("/dibao/cases/{instance_id}/notice", notice),
+    Route("/dibao/publication", publication),
+    Route("/dibao/post-audit", post_audit, methods=["GET", "POST"]),
     Route("/dibao/delegations", delegations, methods=["GET", "POST"]),
     Route("/dibao/standards", standards, methods=["GET", "POST"]),
 ]
