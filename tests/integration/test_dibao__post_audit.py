@@ -15,8 +15,9 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 async def _cases(township: str, n: int, *, special: int = 0, delegated: bool = True) -> None:
     for i in range(n):
-        await DibaoCase.create(instance_id=f"{township}-{i:03d}", org_unit=township, org_path=f"/511400/511402/{township}/",
-                               township_code=township, county_code="511402", delegated=delegated,
+        await DibaoCase.create(instance_id=f"{township}-{i:03d}", org_unit=township,
+                               org_path=f"/511400/511402/{township}/", township_code=township,
+                               county_code="511402", delegated=delegated,
                                decision="approve", decided_at=datetime(2026, 11, 10 + i % 10, 3, tzinfo=UTC),
                                separately_registered=i < special)
 
