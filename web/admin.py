@@ -177,7 +177,43 @@ async def user_edit(request: Request, actor: Actor) -> Response:
     return page(request, "user_edit.html", {"user": user, "orgs": orgs, "errors": errors}, status_code=status)
 
 
+@admin_required
+async def calendar(request: Request, actor: Actor) -> Response:
+    """Working-day calendar: public holidays and 调休 make-up working days (weekends are off by default)."""
+    from datetime import date
+
+    from engine.calendar import load_calendar
+    from engine.models import CalendarDay
+
+    ctx = request.app.state.ctx
+    error, status = None, 200
+    if request.method == "POST":
+        form = await request.form()
+        try:
+            day = date.fromisoformat(str(form.get("day", "")))
+        except ValueError:
+            error, status = "请填写有效日期(YYYY-MM-DD)。", 422
+        else:
+            if form.get("action") == "delete":
+                await CalendarDay.filter(day=day).delete()
+                flash(request, f"已删除 {day} 的设置。")
+            else:
+                kind = str(form.get("kind", ""))
+                if kind not in ("holiday", "makeup"):
+                    error, status = "请选择节假日或调休上班日。", 422
+                else:
+                    await CalendarDay.update_or_create(day=day, defaults={
+                        "is_working": kind == "makeup", "note": str(form.get("note", "")).strip()[:100]})
+                    flash(request, f"已设置 {day}。")
+            if error is None:
+                ctx.engine.calendar = await load_calendar(ctx.settings.timezone)
+                return RedirectResponse("/admin/calendar", status_code=303)
+    rows = await CalendarDay.all().order_by("-day")
+    return page(request, "calendar.html", {"rows": rows, "error": error}, status_code=status)
+
+
 routes = [
+    Route("/admin/calendar", calendar, methods=["GET", "POST"]),
     Route("/admin/users/{user_id}", user_edit, methods=["GET", "POST"]),
     Route("/admin/processes", processes, methods=["GET", "POST"]),
     Route("/admin/processes/{definition_id}", process_diagram),

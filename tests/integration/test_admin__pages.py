@@ -76,3 +76,21 @@ async def test_upload_changed_bpmn_creates_next_version_same_content_does_not(cl
     assert versions == [(1, "引擎演示流程"), (2, "引擎演示流程(修订)")]
     page = await client.get("/admin/processes")
     assert "第 2 版" in page.text
+
+
+async def test_calendar_holiday_and_makeup_day_change_due_dates(client: Any, web_app: Any) -> None:
+    from datetime import UTC, datetime
+
+    csrf = await browser_login(client, "admin")
+    engine = web_app.state.ctx.engine
+    friday = datetime(2026, 10, 1, 2, tzinfo=UTC)  # Thursday 1 Oct 2026, 10:00 Shanghai
+    before = engine.calendar.add_working_days(friday, 1)
+    assert before.date().isoformat() == "2026-10-02"
+    r = await client.post("/admin/calendar", data={"csrf_token": csrf, "day": "2026-10-02", "kind": "holiday",
+                                                   "note": "国庆节"})
+    assert r.status_code == 303
+    assert engine.calendar.add_working_days(friday, 1).date().isoformat() == "2026-10-05"
+    await client.post("/admin/calendar", data={"csrf_token": csrf, "day": "2026-10-03", "kind": "makeup"})
+    assert engine.calendar.add_working_days(friday, 1).date().isoformat() == "2026-10-03"
+    bad = await client.post("/admin/calendar", data={"csrf_token": csrf, "day": "10/03", "kind": "makeup"})
+    assert bad.status_code == 422 and "请填写有效日期" in bad.text
