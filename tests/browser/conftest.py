@@ -2,8 +2,9 @@
 
 One live server for the whole browser run (migrated, seeded with `tests.conftest` org units and users, the
 showcase diagram deployed). It runs in a daemon thread; the app's own lifespan opens the database with Tortoise's
-global fallback. Because only one global fallback may exist per process, the server is stopped as soon as the last
-browser test of the session has run, not only at session end, so later tests may start apps of their own.
+global fallback. Only one global fallback may exist per process, and Playwright's sync API leaves its event loop
+marked as running in the main thread while it is open (pytest-asyncio then cannot run async tests), so the server and
+the browser are shut down as soon as the last browser test of the session has run, not at session end.
 
 Chromium is /usr/bin/chromium (never `playwright install`). When it is missing the tests are skipped, unless
 CIVICFLOW_REQUIRE_BROWSER=1 (CI), where they fail.
@@ -17,9 +18,8 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +34,7 @@ SHOTS_DIR = Path("/tmp/civicflow-shots")
 SHOWCASE = FIXTURES / "bpmn" / "showcase"
 
 
-@dataclass
-class LiveServer:
-    url: str
-    server: Any  # uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.should_exit = True
-            self.thread.join(timeout=10)
-
-
-_live: list[LiveServer] = []
+_closers: list[Callable[[], None]] = []  # session resources, closed LIFO after the last browser test
 
 
 def _free_port() -> int:
@@ -62,10 +50,11 @@ def _run_in_own_loop(coro: Any) -> Any:
 
 
 async def _prepare_database(url: str, password_hash: str) -> None:
-    from engine.db import close_database, init_database, migrate_database, tortoise_config
+    from engine.db import close_database, init_database, migrate_database
     from engine.runtime import Engine
+    from web.composition import db_config
 
-    config = tortoise_config(url)
+    config = db_config(url)  # every package's tables: the app's lifespan installs the workflow packages
     await migrate_database(config)
     await init_database(config)
     try:
@@ -76,23 +65,25 @@ async def _prepare_database(url: str, password_hash: str) -> None:
         await close_database()
 
 
-def _stop_live_servers() -> None:
-    while _live:
-        _live.pop().stop()
+def _close_all() -> None:
+    while _closers:
+        _closers.pop()()
 
 
+_LAST_BROWSER_ITEM = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     browser_items = [item for item in items if item.get_closest_marker("browser")]
     if browser_items:
         config.stash[_LAST_BROWSER_ITEM] = browser_items[-1].nodeid
 
 
-_LAST_BROWSER_ITEM = pytest.StashKey[str]()
-
-
+@pytest.hookimpl(trylast=True)  # after the item's own fixtures (the page's browser context) are torn down
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     if item.nodeid == item.config.stash.get(_LAST_BROWSER_ITEM, None):
-        _stop_live_servers()  # free the Tortoise global fallback for whatever runs next
+        _close_all()  # free the Tortoise global fallback and the main thread's event loop for what runs next
 
 
 def _require_chromium() -> None:
@@ -128,24 +119,38 @@ def live_server(password_hash: str) -> Iterator[str]:
             server.should_exit = True
             pytest.fail("live server did not start (see the captured log)")
         time.sleep(0.02)
-    live = LiveServer(f"http://127.0.0.1:{port}", server, thread)
-    _live.append(live)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    _closers.append(stop)
     try:
-        yield live.url
+        yield f"http://127.0.0.1:{port}"
     finally:
-        _stop_live_servers()
+        _close_all()
 
 
 @pytest.fixture(scope="session")
 def browser(live_server: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
+    pw = sync_playwright().start()
+    try:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    except BaseException:
+        pw.stop()
+        raise
+
+    def close() -> None:
+        chromium.close()
+        pw.stop()
+
+    _closers.append(close)
+    try:
+        yield chromium
+    finally:
+        _close_all()
 
 
 @pytest.fixture
