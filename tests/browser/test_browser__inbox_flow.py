@@ -167,9 +167,6 @@ def test_inbox_filter_is_an_htmx_swap_with_pushed_url(page: Any) -> None:
     assert page.evaluate("window.__noReload") == "still here"
 
 
-@pytest.mark.xfail(reason="htmx injects its indicator <style> inline, which the CSP (style-src 'self') blocks; "
-                          "fix: <meta name=\"htmx-config\" content='{\"includeIndicatorStyles\": false}'> in "
-                          "base.html plus the .htmx-indicator rules in app.css", strict=False)
 def test_pages_raise_no_console_errors(page: Any) -> None:
     login(page, "th_clerk")
     for path in ("/inbox", "/start", "/instances"):
