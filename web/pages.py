@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import secrets
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +19,7 @@ from engine.forms import FieldError, FormValidationError
 from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance, User
 from engine.runtime import ProcessScriptError
 from engine.specs import DeployedSpec
-from web import admin, cemetery, dibao, projects, social_org
+from web import admin, cemetery, dibao, inbox, projects, social_org
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
 from web.forms import coerce_form, error_message_zh, render_form
@@ -69,64 +68,7 @@ async def home(request: Request) -> Response:
     return RedirectResponse("/inbox", status_code=303)
 
 
-# -- inbox ---------------------------------------------------------------------------------------
-
-async def process_names() -> dict[str, str]:
-    rows = await ProcessDefinition.all().order_by("key", "version").values("key", "name")
-    return {r["key"]: r["name"] for r in rows}
-
-
-INBOX_VIEWS = {"todo": "我的待办", "mine": "我已签收", "done": "已办", "scope": "本级及下级"}
-SORTS = {"due": ("due_at", "created_at"), "-created": ("-created_at",), "created": ("created_at",),
-         "priority": ("-priority", "created_at")}
-
-
-@login_required
-async def inbox(request: Request, actor: Actor) -> Response:
-    q = request.query_params
-    view = q.get("view", "todo") if q.get("view") in INBOX_VIEWS else "todo"
-    sort = q.get("sort", "due") if q.get("sort") in SORTS else "due"
-    process = q.get("process", "")
-    due = q.get("due", "")
-    try:
-        page_no = max(1, int(q.get("page", "1")))
-    except ValueError:
-        page_no = 1
-    now = ctx_of(request).engine.clock.now()
-
-    if view == "todo":
-        qs = authz.actionable_tasks(actor)
-    elif view == "mine":
-        qs = authz.actionable_tasks(actor).filter(assignee=actor.username)
-    elif view == "done":
-        qs = HumanTask.filter(completed_by=actor.username, state="DONE")
-        sort = "-created" if sort == "due" else sort
-    else:
-        qs = authz.visible_tasks(actor).filter(state__in=authz.OPEN_STATES)
-    if process:
-        qs = qs.filter(process_key=process)
-    if due == "overdue":
-        qs = qs.filter(due_at__lt=now)
-    elif due == "soon":
-        qs = qs.filter(due_at__gte=now, due_at__lt=now + timedelta(days=3))
-    total = await qs.count()
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page_no = min(page_no, pages)
-    tasks = await qs.order_by(*SORTS[sort]).offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    org_names = {o.code: o.name for o in await OrgUnit.filter(code__in={t.org_unit for t in tasks})}
-    counts = {
-        "todo": await authz.actionable_tasks(actor).count(),
-        "mine": await authz.actionable_tasks(actor).filter(assignee=actor.username).count(),
-        "overdue": await authz.actionable_tasks(actor).filter(due_at__lt=now).count(),
-    }
-    params = {"view": view, "process": process, "due": due, "sort": sort}
-    return page(request, "inbox.html", {
-        "tasks": tasks, "total": total, "page": page_no, "pages": pages, "view": view, "views": INBOX_VIEWS,
-        "counts": counts, "processes": await process_names(), "params": params, "now": now,
-        "soon": now + timedelta(days=3), "org_names": org_names,
-        "query": lambda **kw: urlencode({**params, **kw}),
-    }, block="task_list")
-
+# -- inbox: see web/inbox.py ----------------------------------------------------------------------
 
 async def _visible_task(actor: Actor, task_id: str) -> HumanTask:
     try:
@@ -293,7 +235,7 @@ async def instances(request: Request, actor: Actor) -> Response:
     params = {"status": status, "process": process, "q": search}
     return page(request, "instances.html", {
         "rows": rows, "total": total, "page": min(page_no, pages), "pages": pages, "params": params,
-        "processes": await process_names(), "org_names": org_names,
+        "processes": await inbox.process_names(), "org_names": org_names,
         "query": lambda **kw: urlencode({**params, **kw}),
     }, block="instance_list")
 
@@ -410,7 +352,7 @@ routes = [
     Route("/healthz", healthz),
     Route("/login", login, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
-    Route("/inbox", inbox),
+    *inbox.routes,
     Route("/tasks/{task_id}", task_page, methods=["GET", "POST"]),
     Route("/tasks/{task_id}/claim", claim, methods=["POST"]),
     Route("/tasks/{task_id}/unclaim", unclaim, methods=["POST"]),

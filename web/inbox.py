@@ -1,0 +1,225 @@
+"""我的待办: the inbox with filters, saved filters (personal and shared per org unit) and bulk actions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from engine import authz
+from engine.authz import Actor
+from engine.errors import ConflictError, InvalidTaskState, NotFound
+from engine.forms import FormValidationError
+from engine.models import HumanTask, OrgUnit, ProcessDefinition, ProcessInstance
+from engine.runtime import ProcessScriptError
+from web.auth import ctx_of, login_required
+from web.forms import coerce_form, error_message_zh, render_form
+from web.models import SavedFilter
+from web.render import flash, page
+
+PAGE_SIZE = 20
+MAX_BULK = 200
+VIEWS = {"todo": "我的待办", "mine": "我已签收", "done": "已办", "scope": "本级及下级"}
+SORTS = {"due": ("due_at", "created_at"), "-created": ("-created_at",), "created": ("created_at",),
+         "priority": ("-priority", "created_at")}
+FILTER_KEYS = ("view", "process", "due", "sort", "q", "org")
+
+
+async def process_names() -> dict[str, str]:
+    rows = await ProcessDefinition.all().order_by("key", "version").values("key", "name")
+    return {r["key"]: r["name"] for r in rows}
+
+
+def clean_params(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Only known filter keys, with invalid values replaced by defaults (a saved filter stores this)."""
+    params = {k: str(raw.get(k, "") or "")[:100] for k in FILTER_KEYS}
+    params["view"] = params["view"] if params["view"] in VIEWS else "todo"
+    params["sort"] = params["sort"] if params["sort"] in SORTS else "due"
+    params["due"] = params["due"] if params["due"] in ("overdue", "soon") else ""
+    return params
+
+
+def task_query(actor: Actor, params: Mapping[str, str], now: datetime) -> QuerySet[HumanTask]:
+    """The inbox query for these filters; scoped by `engine.authz`, never wider."""
+    view = params["view"]
+    if view == "todo":
+        qs = authz.actionable_tasks(actor)
+    elif view == "mine":
+        qs = authz.actionable_tasks(actor).filter(assignee=actor.username)
+    elif view == "done":
+        qs = HumanTask.filter(completed_by=actor.username, state="DONE", org_path__startswith=actor.org_path)
+    else:
+        qs = authz.visible_tasks(actor).filter(state__in=authz.OPEN_STATES)
+    if params.get("process"):
+        qs = qs.filter(process_key=params["process"])
+    if params.get("due") == "overdue":
+        qs = qs.filter(due_at__lt=now)
+    elif params.get("due") == "soon":
+        qs = qs.filter(due_at__gte=now, due_at__lt=now + timedelta(days=3))
+    if params.get("q"):
+        qs = qs.filter(title__icontains=params["q"])
+    if params.get("org"):
+        qs = qs.filter(Q(org_unit=params["org"]) | Q(org_path__contains=f"/{params['org']}/"))
+    return qs
+
+
+async def visible_filters(actor: Actor) -> list[SavedFilter]:
+    return await SavedFilter.filter(Q(owner=actor.username) | Q(shared_org=actor.org_code)).order_by("name")
+
+
+@login_required
+async def inbox(request: Request, actor: Actor) -> Response:
+    saved_id = request.query_params.get("f")
+    saved = None
+    if saved_id and saved_id.isdigit():
+        saved = next((f for f in await visible_filters(actor) if f.id == int(saved_id)), None)
+    params = clean_params(saved.params if saved else request.query_params)
+    try:
+        page_no = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    now = ctx_of(request).engine.clock.now()
+    qs = task_query(actor, params, now)
+    sort = "-created" if params["view"] == "done" and params["sort"] == "due" else params["sort"]
+    total = await qs.count()
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page_no = min(page_no, pages)
+    tasks = await qs.order_by(*SORTS[sort]).offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    org_names = {o.code: o.name for o in await OrgUnit.filter(code__in={t.org_unit for t in tasks})}
+    counts = {
+        "todo": await authz.actionable_tasks(actor).count(),
+        "mine": await authz.actionable_tasks(actor).filter(assignee=actor.username).count(),
+        "overdue": await authz.actionable_tasks(actor).filter(due_at__lt=now).count(),
+    }
+    filters = await visible_filters(actor)
+    filter_counts = {f.id: await task_query(actor, clean_params(f.params), now).count() for f in filters}
+    scope_orgs = await authz.visible_org_units(actor).filter(level__in=["county", "township"]).order_by("path")
+    return page(request, "inbox.html", {
+        "tasks": tasks, "total": total, "page": page_no, "pages": pages, "view": params["view"], "views": VIEWS,
+        "counts": counts, "processes": await process_names(), "params": params, "now": now,
+        "soon": now + timedelta(days=3), "org_names": org_names, "filters": filters,
+        "filter_counts": filter_counts, "saved": saved, "scope_orgs": scope_orgs,
+        "query": lambda **kw: urlencode({**params, **kw}),
+    }, block="task_list")
+
+
+@login_required
+async def save_filter(request: Request, actor: Actor) -> Response:
+    form = await request.form()
+    name = str(form.get("name", "")).strip()
+    params = clean_params(form)
+    if not name or len(name) > 50:
+        flash(request, "请填写 1-50 字的筛选名称。", "error")
+        return RedirectResponse("/inbox?" + urlencode(params), status_code=303)
+    shared = form.get("shared") == "on"
+    saved = await SavedFilter.create(name=name, params=params, created_by=actor.username,
+                                     owner=None if shared else actor.username,
+                                     shared_org=actor.org_code if shared else None)
+    flash(request, f"已保存筛选「{name}」" + (f"(与{actor.org_name}共享)" if shared else ""))
+    return RedirectResponse(f"/inbox?f={saved.id}", status_code=303)
+
+
+@login_required
+async def delete_filter(request: Request, actor: Actor) -> Response:
+    saved = await SavedFilter.get_or_none(id=request.path_params["filter_id"])
+    if saved is None or saved.created_by != actor.username:
+        raise HTTPException(404, "筛选不存在或不是您创建的。")
+    await saved.delete()
+    flash(request, f"已删除筛选「{saved.name}」")
+    return RedirectResponse("/inbox", status_code=303)
+
+
+# -- bulk actions --------------------------------------------------------------------------------
+
+@dataclass
+class ItemResult:
+    task: HumanTask | None
+    task_id: str
+    ok: bool
+    message: str
+
+
+async def _bulk_tasks(actor: Actor, ids: list[str]) -> list[tuple[str, HumanTask | None]]:
+    found = {str(t.id): t for t in await authz.visible_tasks(actor).filter(id__in=ids)}
+    return [(i, found.get(i)) for i in ids]
+
+
+@login_required
+async def bulk(request: Request, actor: Actor) -> Response:
+    """Claim / unclaim / complete many tasks; each item succeeds or fails on its own, with a reason."""
+    form = await request.form()
+    ids = list(dict.fromkeys(str(i) for i in form.getlist("task_ids")))[:MAX_BULK]
+    action = str(form.get("action", ""))
+    engine = ctx_of(request).engine
+    if not ids:
+        flash(request, "请先勾选事项。", "error")
+        return RedirectResponse("/inbox", status_code=303)
+    if action not in ("claim", "unclaim", "complete"):
+        raise HTTPException(400, "不支持的批量操作。")
+    items = await _bulk_tasks(actor, ids)
+    if action == "complete":
+        forms = {t.form for _, t in items if t is not None}
+        if len(forms) != 1:
+            flash(request, "批量办理只能选择同一环节(同一表单)的事项。", "error")
+            return RedirectResponse("/inbox", status_code=303)
+        first = next(t for _, t in items if t is not None)
+        instance = await ProcessInstance.get(id=first.instance_id)
+        deployed = await engine.specs.get(instance.definition_id)
+        schema = deployed.forms.get(first.form) if first.form else None
+        if form.get("confirm") != "yes":  # first step: show the shared form once
+            return page(request, "inbox_bulk.html", {"items": items, "ids": ids, "task": first,
+                                                     "form_html": render_form(schema, None, []) if schema else None})
+        raw = {k: form.getlist(k) for k in set(form.keys()) if k not in ("task_ids", "action", "confirm",
+                                                                           "csrf_token")}
+        data = coerce_form(schema, raw) if schema else {}
+    results: list[ItemResult] = []
+    for task_id, task in items:
+        if task is None:
+            results.append(ItemResult(None, task_id, False, "事项不存在或不在您的范围内"))
+            continue
+        try:
+            if action == "claim":
+                if not authz.can_claim(actor, task):
+                    raise PermissionError("角色、单位不符或已被签收")
+                await engine.claim(task.id, actor=actor.username)
+                results.append(ItemResult(task, task_id, True, "已签收"))
+            elif action == "unclaim":
+                if task.assignee != actor.username:
+                    raise PermissionError("不是您签收的事项")
+                await engine.unclaim(task.id, actor=actor.username)
+                results.append(ItemResult(task, task_id, True, "已退回签收"))
+            else:
+                if not authz.can_act(actor, task):
+                    raise PermissionError("您不能办理该事项")
+                await engine.complete_task(task.id, data, actor=actor.username)
+                results.append(ItemResult(task, task_id, True, "已办理"))
+        except PermissionError as exc:
+            results.append(ItemResult(task, task_id, False, str(exc)))
+        except FormValidationError as exc:
+            reasons = ";".join(error_message_zh(e, schema or {}) for e in exc.errors)  # type: ignore[possibly-undefined]
+            results.append(ItemResult(task, task_id, False, f"表单校验未通过:{reasons}"))
+        except (ConflictError, InvalidTaskState, NotFound):
+            results.append(ItemResult(task, task_id, False, "事项状态已变化(可能已被他人处理)"))
+        except ProcessScriptError as exc:
+            results.append(ItemResult(task, task_id, False, f"流程执行出错:{exc}"))
+    done = sum(r.ok for r in results)
+    return page(request, "inbox_bulk_result.html", {"results": results, "done": done, "action": action,
+                                                    "failed": len(results) - done})
+
+
+routes = [
+    Route("/inbox", inbox),
+    Route("/inbox/filters", save_filter, methods=["POST"]),
+    Route("/inbox/filters/{filter_id:int}/delete", delete_filter, methods=["POST"]),
+    Route("/inbox/bulk", bulk, methods=["POST"]),
+]
