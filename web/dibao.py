@@ -127,10 +127,6 @@ async def standards(request: Request, actor: Actor) -> Response:
         "values": values, "areas": AREA_TYPES}, status_code=status)
 
 
-def _can_supervise(actor: Actor) -> bool:
-    return actor.is_admin or "county_reviewer" in actor.roles or "city_manager" in actor.roles
-
-
 @login_required
 async def cases(request: Request, actor: Actor) -> Response:
     """低保案件台账: overall clock per case, overdue first."""
@@ -149,13 +145,13 @@ async def cases(request: Request, actor: Actor) -> Response:
     names = dict(await OrgUnit.filter(code__in={r.township_code for r in rows if r.township_code}).values_list(
         "code", "name"))
     return page(request, "dibao_cases.html", {
-        "rows": rows, "now": now, "view": view, "names": names, "can_extend": _can_supervise(actor),
+        "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
         "deadline": effective_deadline, "decisions": DECISIONS})
 
 
 @login_required
 async def extend(request: Request, actor: Actor) -> Response:
-    if not _can_supervise(actor):
+    if not actor.is_supervisor:
         raise HTTPException(403, "只有县级审核人员可以延长办理期限。")
     case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
     if case is None or not case.org_path.startswith(actor.org_path):
@@ -203,7 +199,7 @@ async def publication(request: Request) -> Response:
 
 @login_required
 async def post_audit(request: Request, actor: Actor) -> Response:
-    if not _can_supervise(actor):
+    if not actor.is_supervisor:
         raise HTTPException(403, "只有县级审核人员可以开展事后抽查审计。")
     ctx = request.app.state.ctx
     now = ctx.engine.clock.now()

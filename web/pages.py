@@ -19,7 +19,7 @@ from engine.forms import FieldError, FormValidationError
 from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance, User
 from engine.runtime import ProcessScriptError
 from engine.specs import DeployedSpec
-from web import admin, cemetery, dibao, inbox, projects, social_org
+from web import admin, cemetery, dashboard, dibao, inbox, projects, social_org
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
 from web.forms import coerce_form, error_message_zh, render_form
@@ -353,6 +353,7 @@ routes = [
     Route("/login", login, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
     *inbox.routes,
+    *dashboard.routes,
     Route("/tasks/{task_id}", task_page, methods=["GET", "POST"]),
     Route("/tasks/{task_id}/claim", claim, methods=["POST"]),
     Route("/tasks/{task_id}/unclaim", unclaim, methods=["POST"]),
