@@ -13,6 +13,10 @@ APPS: list[tuple[str, str, str]] = [
     ENGINE_APP,
     ("common", "workflows.common.models", "workflows.common.migrations"),
     ("dibao", "workflows.dibao.models", "workflows.dibao.migrations"),
+    ("webui", "web.models", "web.migrations"),
+    ("social_org", "workflows.social_org.models", "workflows.social_org.migrations"),
+    ("projects", "projects_registry.models", "projects_registry.migrations"),
+    ("cemetery", "workflows.cemetery.models", "workflows.cemetery.migrations"),
 ]
 
 
@@ -26,6 +30,8 @@ TORTOISE_ORM = db_config(os.environ.get("CIVICFLOW_DATABASE_URL", "sqlite://data
 
 async def install_workflows(engine: Engine) -> list[Callable[[], Awaitable[None]]]:
     """Let each procedure package register its routers and services; returns their refresh hooks."""
+    from workflows.cemetery import services as cemetery
     from workflows.dibao import services as dibao
+    from workflows.social_org import services as social_org
 
-    return [await dibao.install(engine)]
+    return [await dibao.install(engine), await cemetery.install(engine), await social_org.install(engine)]

@@ -17,7 +17,7 @@ from workflows.dibao.registry import seed_plan_standards
 log = logging.getLogger("civicflow.demo")
 DEMO_PASSWORD = "civicflow-demo"
 # Processes whose demo cases are seeded by their own package (not by the generic sample-data walker).
-DOMAIN_SEEDED: set[str] = set()
+DOMAIN_SEEDED = {"social_org_annual_inspection", "social_org_spot_check", "cemetery_annual_inspection"}
 
 COUNTIES = [("511402", "东坡区"), ("511403", "彭山区"), ("511421", "仁寿县"), ("511423", "洪雅县"),
             ("511424", "丹棱县"), ("511425", "青神县")]
@@ -44,6 +44,10 @@ USERS = [
     ("wl_clerk", "文林街道经办人", "511421001", ["township_clerk"]),
     ("th_village", "幸福社区经办人", "511402001001", ["village_clerk"]),
     ("pm", "项目管理员", "511400", ["project_manager"]),
+    ("so_city", "市社会组织管理局(演示)", "511400", ["so_registrar", "inspector"]),
+    ("so_dp", "东坡区社会组织登记(演示)", "511402", ["so_registrar", "inspector"]),
+    ("so_sup", "业务主管单位(演示)", "511400", ["so_supervisor"]),
+    ("so_report", "社会组织填报员(演示)", "511400", ["so_reporter"]),
 ]
 
 
@@ -145,11 +149,17 @@ async def seed_all() -> list[str]:
     keys = {d.key for d in await ProcessDefinition.all()}
     if "dibao_approval" in keys:
         report.append(f"demo 低保 cases: {await dibao_demo.seed(engine, clock)}")
+    from workflows.social_org import demo as social_org_demo
+
+    report.append(await social_org_demo.seed(engine))
+    from workflows.cemetery import demo as cemetery_demo
+
+    report.append(await cemetery_demo.seed(engine))
     if "fund_project_lifecycle" in keys:
         from projects_registry.demo import seed_demo as seed_projects
 
         report.append(f"demo fund projects: {await seed_projects(engine)}")
-    for key in sorted(keys - {"dibao_approval", "fund_project_lifecycle", *DOMAIN_SEEDED}):
+    for key in sorted(keys - {"dibao_approval", "fund_project_lifecycle", *DOMAIN_SEEDED}):  # the generic walker
         report.append(f"demo instances of {key}: "
                       f"{await seed_instances(engine, key, '511402001', 'th_clerk', [0, 1, 2])}")
     return report

@@ -11,6 +11,9 @@ ROLES: dict[str, str] = {
     "city_manager": "市级管理",
     "inspector": "检查员",
     "project_manager": "项目管理",
+    "so_reporter": "社会组织填报",
+    "so_supervisor": "业务主管单位",
+    "so_registrar": "社会组织登记管理",
 }
 
 LEVELS: dict[str, str] = {"city": "市", "county": "县(区)", "township": "乡镇(街道)", "village": "村(社区)"}

@@ -1,0 +1,71 @@
+"""Shared set-up for the social_org tests: the real diagrams, a few organizations, inspectors, web users."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from engine.models import HumanTask, OrgUnit, User
+from engine.runtime import Engine
+from tests.conftest import deploy_dir
+from workflows.social_org.models import Inspector, SocialOrganization
+from workflows.social_org.uscc import CATEGORY_OF_TYPE, make_uscc
+
+BPMN_DIR = Path(__file__).resolve().parents[1] / "bpmn"
+AI_FILE = "social_org_annual_inspection.bpmn"
+SC_FILE = "social_org_spot_check.bpmn"
+OPEN = ("READY", "CLAIMED")
+SO_USERS = [
+    ("so_city", "市登记机关", "511400", ["so_registrar"]),
+    ("so_dp", "东坡区登记机关", "511402", ["so_registrar"]),
+    ("so_rs", "仁寿县登记机关", "511421", ["so_registrar"]),
+    ("insp_dp", "东坡区检查员", "511402", ["inspector"]),
+    ("so_sup_dp", "东坡区业务主管单位", "511402", ["so_supervisor"]),
+]
+
+
+async def deploy_social_org(engine: Engine) -> None:
+    await deploy_dir(engine, BPMN_DIR, AI_FILE)
+    await deploy_dir(engine, BPMN_DIR, SC_FILE)
+
+
+_serial = [0]
+
+
+async def make_org(authority: str = "511402", *, org_type: str = "social_group", supervisor: str | None = None,
+                   registered: date = date(2018, 5, 1), name: str | None = None, **extra: Any) -> SocialOrganization:
+    unit = await OrgUnit.get(code=authority)
+    _serial[0] += 1
+    return await SocialOrganization.create(
+        uscc=make_uscc(CATEGORY_OF_TYPE[org_type], authority[:6], 900000 + _serial[0]),
+        name=name or f"测试社会组织{_serial[0]}", org_type=org_type, authority_level=unit.level,
+        authority_code=unit.code, authority_path=unit.path, supervisor_unit=supervisor,
+        registration_date=registered, **extra)
+
+
+async def make_inspectors(authority: str, n: int) -> list[Inspector]:
+    unit = await OrgUnit.get(code=authority)
+    return [await Inspector.create(code=f"JC{authority}{i:02d}", name=f"检查员{i}", authority_code=authority,
+                                   authority_path=unit.path) for i in range(1, n + 1)]
+
+
+async def seed_so_users(password_hash: str) -> None:
+    for username, name, org, roles in SO_USERS:
+        await User.create(username=username, display_name=name, org_unit_id=org, roles=roles,
+                          password_hash=password_hash)
+
+
+async def open_ids(instance_id: Any) -> list[str]:
+    return sorted(t.bpmn_id for t in await HumanTask.filter(instance_id=instance_id, state__in=OPEN))
+
+
+async def complete(engine: Engine, instance_id: Any, bpmn_id: str, data: dict[str, Any], actor: str = "tester") -> None:
+    tasks = await HumanTask.filter(instance_id=instance_id, bpmn_id=bpmn_id, state__in=OPEN)
+    assert len(tasks) == 1, f"expected one open {bpmn_id}, open: {await open_ids(instance_id)}"
+    await engine.complete_task(tasks[0].id, data, actor=actor)
+
+
+REPORT = {"total_assets": 120000.0, "total_income": 80000.0, "total_expenditure": 76000.0,
+          "activities_summary": "全年开展公益讲座 12 场,服务群众 3000 余人次。", "meetings_held": 2,
+          "audit_report_attached": False}

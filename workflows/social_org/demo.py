@@ -1,0 +1,101 @@
+"""Generated DEMO register: about 1,650 social organizations over the city and its counties (Meishan had 1,650
+at end-2020), inspectors per authority with a few declared conflicts, a few credit listings. Invented names and
+well-formed (check-digit valid) but invented codes; every row is marked is_demo."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from engine.models import OrgUnit
+from engine.runtime import Engine
+from workflows.social_org.credit import list_abnormal
+from workflows.social_org.models import Inspector, InspectorConflict, SocialOrganization
+from workflows.social_org.register import local_date
+from workflows.social_org.uscc import CATEGORY_OF_TYPE, make_uscc
+
+TOTAL = 1650
+CITY_SHARE = 0.4
+TYPE_WEIGHTS = [("social_group", 45), ("private_non_enterprise", 52), ("foundation", 3)]
+SUPERVISORS = ["教育局", "卫生健康委员会", "文化广播电视和旅游局", "体育局", "科学技术局", "农业农村局", "民政局",
+               "人力资源和社会保障局", "工商业联合会", "科学技术协会"]
+PREFIXES = ["东坡", "苏祠", "岷江", "峨眉", "三苏", "青衣", "彭祖", "江乡", "瓦屋", "柳江", "湖滨", "竹林", "桂花",
+            "长寿", "金象", "云华", "玉屏", "汇源", "嘉禾", "明德"]
+GROUP_KINDS = ["书法家协会", "摄影家协会", "老年体育协会", "志愿者协会", "餐饮行业协会", "茶叶协会", "个体劳动者协会",
+               "青年企业家商会", "钓鱼协会", "慈善会", "养蜂协会", "诗词学会", "围棋协会", "家庭教育研究会"]
+NON_ENTERPRISE_KINDS = ["幼儿园", "培训学校", "养老院", "社会工作服务中心", "康复中心", "职业技能培训学校",
+                        "社区服务中心", "艺术培训中心", "心理咨询服务中心", "民办医院"]
+FOUNDATION_KINDS = ["教育基金会", "慈善基金会", "助学基金会"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何罗高林"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超", "秀英", "建国"]
+OTHER_DEPARTMENTS = ["市场监督管理局", "财政局", "税务局"]
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+async def seed(engine: Engine) -> str:
+    """Create the demo register once (skipped when demo organizations exist); returns a one-line report."""
+    if await SocialOrganization.filter(is_demo=True).exists():
+        return "social organizations: demo register already present"
+    authorities = await OrgUnit.filter(level__in=("city", "county")).order_by("path")
+    city = next((a for a in authorities if a.level == "city"), None)
+    counties = [a for a in authorities if a.level == "county"]
+    if city is None:
+        return "social organizations: no city org unit, nothing seeded"
+    rng = random.Random(2020)
+    today = local_date(engine.clock.now())
+    shares = [(city, round(TOTAL * CITY_SHARE) if counties else TOTAL)]
+    rest = TOTAL - shares[0][1]
+    for i, county in enumerate(counties):
+        shares.append((county, rest // len(counties) + (1 if i < rest % len(counties) else 0)))
+    kinds = [t for t, w in TYPE_WEIGHTS for _ in range(w)]
+    orgs: list[SocialOrganization] = []
+    serial = 0
+    for authority, count in shares:
+        place = authority.name.removesuffix("市").removesuffix("区").removesuffix("县")
+        division = authority.code[:6].ljust(6, "0")
+        for _ in range(count):
+            serial += 1
+            org_type = rng.choice(kinds)
+            kind = rng.choice({"social_group": GROUP_KINDS, "private_non_enterprise": NON_ENTERPRISE_KINDS,
+                               "foundation": FOUNDATION_KINDS}[org_type])
+            name = f"{authority.name}{rng.choice(PREFIXES)}{kind}" if org_type != "private_non_enterprise" \
+                else f"{place}{rng.choice(PREFIXES)}{kind}"
+            registered = date(2001, 1, 1) + timedelta(days=rng.randrange((today - date(2001, 1, 1)).days))
+            supervisor = None if org_type != "foundation" and rng.random() < 0.35 \
+                else f"{authority.name}{rng.choice(SUPERVISORS)}"
+            orgs.append(SocialOrganization(
+                uscc=make_uscc(CATEGORY_OF_TYPE[org_type], division, 7_000_000 + serial),
+                name=f"{name}(演示{serial:04d})", org_type=org_type, authority_level=authority.level,
+                authority_code=authority.code, authority_path=authority.path, supervisor_unit=supervisor,
+                registration_date=registered, legal_representative=_person(rng),
+                contact_phone=f"028-3{rng.randrange(1000000, 9999999)}", address=f"{authority.name}演示路 {serial} 号",
+                is_demo=True))
+    await SocialOrganization.bulk_create(orgs, batch_size=500)
+    inspectors: list[Inspector] = []
+    for authority, _ in shares:
+        for n in range(1, 13):
+            inspectors.append(Inspector(code=f"JC{authority.code}{n:02d}", name=_person(rng), department="民政局",
+                                        authority_code=authority.code, authority_path=authority.path, is_demo=True))
+        for n, dept in enumerate(OTHER_DEPARTMENTS, start=13):
+            inspectors.append(Inspector(code=f"JC{authority.code}{n:02d}", name=_person(rng), department=dept,
+                                        authority_code=authority.code, authority_path=authority.path, is_demo=True))
+    await Inspector.bulk_create(inspectors)
+    saved = {i.code: i for i in await Inspector.filter(is_demo=True)}
+    dongpo = next((i for c, i in saved.items() if c.startswith("JC51140201")), None)
+    if dongpo is not None:  # the demo user dp_inspector (web/demo.py) is this inspector
+        await Inspector.filter(id=dongpo.id).update(username="dp_inspector")
+    stored = await SocialOrganization.filter(is_demo=True).order_by("id").values_list("id", "authority_code")
+    conflicts = []
+    for org_id, authority_code in rng.sample(stored, 40):
+        candidates = [i for c, i in saved.items() if i.authority_code == authority_code]
+        conflicts.append(InspectorConflict(inspector_id=rng.choice(candidates).id, organization_id=org_id,
+                                           reason="曾在该组织兼职(演示)"))
+    await InspectorConflict.bulk_create(conflicts, ignore_conflicts=True)
+    for org_id, _ in rng.sample(stored, 12):
+        listed_on = today - timedelta(days=rng.randrange(400))
+        await list_abnormal(org_id, "通过登记的住所无法联系(演示)", "unreachable", listed_on)
+    return (f"social organizations: {len(orgs)} demo organizations, {len(inspectors)} inspectors, "
+            f"{len(conflicts)} declared conflicts, 12 on the 活动异常名录")
