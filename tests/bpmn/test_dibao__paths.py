@@ -28,6 +28,7 @@ from engine.specs import read_directory, validate_bundle
 from tests.conftest import Database, deploy_dir, seed_orgs
 from web.diagram import render_svg
 from workflows.dibao.routing import CONFIRM_TASK, PROCESS_KEY, make_confirm_router
+from workflows.dibao.services import allowance_service
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 BPMN_FILE = "dibao_approval.bpmn"
@@ -146,7 +147,7 @@ async def h(db: Database) -> Harness:
         calls.append(area_type)
         return STANDARDS[area_type]
 
-    engine.register_services({"dibao_standard": dibao_standard})
+    engine.register_services({"dibao_standard": dibao_standard, "dibao_allowance": allowance_service})
     registry = DelegationRegistry({TONGHUI: date(2026, 1, 1)})  # 东坡区 delegated 通惠街道 only
     engine.register_router(PROCESS_KEY, make_confirm_router(registry.is_delegated))
     await deploy_dir(engine, BPMN_DIR, BPMN_FILE)

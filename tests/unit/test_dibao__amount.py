@@ -53,3 +53,26 @@ def test_banded_method_uses_band_share() -> None:
 def test_unknown_income_category_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown income categories: lottery"):
         compute_allowance([Member("甲", {"lottery": Decimal("1")})], S)
+
+
+def test_plan_worked_example_750_and_795_with_a_severely_disabled_member() -> None:
+    household = [Member("甲", {"wage": Decimal("600")}), Member("乙"), Member("丙")]
+    assert compute_allowance(household, S).monthly_amount == Decimal("750.00")  # (450 − 200) × 3
+    household[2] = Member("丙", special=("severe_disability",))
+    r = compute_allowance(household, S, k=Decimal("0.10"))
+    assert (r.base_amount, r.uplift, r.monthly_amount) == (Decimal("750.00"), Decimal("45.00"), Decimal("795.00"))
+
+
+def test_diagram_service_uses_income_items_and_special_groups() -> None:
+    from workflows.dibao.services import allowance_service
+
+    members = [{"name": "甲", "relation": "applicant"}, {"name": "乙", "relation": "spouse", "special": "elderly"},
+               {"name": "丙", "relation": "child"}]
+    items = [{"category": "wage", "amount": 700}, {"category": "youfu", "amount": 500},
+             {"category": "illness_costs", "amount": 100}]
+    r = allowance_service(450, 3, 9999, members, items, False)
+    # counted 700 − deductible 100 = 600 → 200 per capita; the 9,999 total is ignored when items exist
+    assert (r["per_capita_income"], r["monthly_amount"], r["covered_members"]) == (200.0, 795.0, 3)
+    assert "优抚金" in r["explanation"] and "乙(老年人)" in r["explanation"]
+    single = allowance_service(450, 3, 600, members, [], True)  # single-person application: applicant only
+    assert (single["covered_members"], single["monthly_amount"]) == (1, 250.0)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from engine.models import OrgUnit
 from engine.runtime import Engine
+from workflows.dibao.amount import SPECIAL_GROUPS, Member, compute_allowance
 from workflows.dibao.cases import make_tracker
 from workflows.dibao.models import AssistanceStandard
 from workflows.dibao.registry import is_delegated, local_date
@@ -50,11 +52,41 @@ class StandardTable:
         return float(self.lookup(area_type, org_unit, local_date(self.engine.clock.now())))
 
 
+def allowance_service(standard: float, household_size: int, verified_monthly_income: float,
+                      members: list[dict[str, Any]] | None, income_items: list[dict[str, Any]] | None,
+                      single_person_application: bool = False, method: str = "gap",
+                      k: float = 0.10) -> dict[str, Any]:
+    """`dibao_allowance(...)` for the diagram: the amount with its explanation (workflows.dibao.amount).
+
+    Income items (category → amount) are used when the 核对 recorded them; otherwise the verified monthly
+    total counts as one counted item. With a single-person application only the applicant is covered.
+    """
+    size = max(int(household_size), 1)
+    listed = list(members or [])[:size]
+    people = [(str(m.get("name") or f"成员{i + 1}"), str(m.get("relation") or ""), str(m.get("special") or "none"))
+              for i, m in enumerate(listed)]
+    people += [(f"成员{i + 1}", "", "none") for i in range(len(people), size)]
+    incomes: dict[str, Decimal] = {}
+    for item in income_items or []:
+        category = str(item.get("category"))
+        incomes[category] = incomes.get(category, Decimal(0)) + Decimal(str(item.get("amount") or 0))
+    if not incomes:
+        incomes = {"other": Decimal(str(verified_monthly_income or 0))}
+    applicant = next((i for i, p in enumerate(people) if p[1] == "applicant"), 0)
+    household = [Member(name, incomes if i == 0 else {}, covered=not single_person_application or i == applicant,
+                        special=(special,) if special in SPECIAL_GROUPS else ())
+                 for i, (name, _, special) in enumerate(people)]
+    result = compute_allowance(household, Decimal(str(standard)), method=method, k=Decimal(str(k)))
+    return {"eligible": result.eligible, "monthly_amount": float(result.monthly_amount),
+            "per_capita_income": float(result.per_capita_income), "covered_members": result.covered_members,
+            "explanation": ";".join(result.steps)}
+
+
 async def install(engine: Engine) -> Callable[[], Awaitable[None]]:
     """Register routing and services; returns the refresh coroutine for the scheduler sweep."""
     table = StandardTable(engine)
     await table.refresh()
-    engine.register_services({"dibao_standard": table.service})
+    engine.register_services({"dibao_standard": table.service, "dibao_allowance": allowance_service})
     engine.register_router(PROCESS_KEY, make_confirm_router(is_delegated))
     engine.register_listener(PROCESS_KEY, make_tracker(engine))
     return table.refresh
