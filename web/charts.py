@@ -14,7 +14,7 @@ def hbar_chart(items: Sequence[tuple[str, float, str]], *, max_value: float | No
     row, label_w, bar_w = 26, 150, width - 150 - 70
     top = max([max_value or 0, target or 0, *(v for _, v, _ in items)]) or 1.0
     height = row * len(items) + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" role="img" '
              f'class="chart" font-size="12" aria-label="{escape(", ".join(f"{n} {v:g}{unit}" for n, v, _ in items))}">']
     for i, (label, value, href) in enumerate(items):
         y = 5 + i * row

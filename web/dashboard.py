@@ -32,6 +32,15 @@ class Kpi:
     detail: str = ""
 
 
+def _pct(fraction: Any) -> str:
+    """workflows.cemetery.kpi.share gives fractions (0.1234 = 12.34%)."""
+    return "—" if fraction is None else f"{float(fraction) * 100:.1f}%"
+
+
+def _days(average: str) -> str:
+    return "—" if average == "—" else f"{average} 工作日"
+
+
 def percentile(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -81,7 +90,7 @@ async def collect(actor: Actor, request: Request, year: int) -> dict[str, Any]:
     from workflows.cemetery import kpi as cemetery_kpi
     from workflows.social_org import kpi as social_kpi
 
-    inspection = await social_kpi.inspection_rate(year, actor.org_path)
+    inspection = await social_kpi.inspection_rate(year - 1, actor.org_path)  # year N inspects year N − 1
     spot = await social_kpi.spot_check_ratio(year, actor.org_path)
     joint = await social_kpi.joint_check_ratio(year, actor.org_path)
     progress = await cemetery_kpi.campaign_progress(actor, year)
@@ -93,23 +102,23 @@ async def collect(actor: Actor, request: Request, year: int) -> dict[str, Any]:
     dibao = await dibao_times(actor, request)
     delegated_avg, county_avg = dibao["groups"]["delegated"][1], dibao["groups"]["county"][1]
     kpis = [
-        Kpi("社会组织年检率", inspection.percent, "≥ 90%", inspection.met if inspection.denominator else None,
-            "/social-org/campaigns", f"已检 {inspection.numerator} / 应检 {inspection.denominator}"),
+        Kpi(f"社会组织年检率({year - 1} 年度)", inspection.percent, "≥ 90%",
+            inspection.met if inspection.denominator else None, "/social-org/campaigns",
+            f"已检 {inspection.numerator} / 应检 {inspection.denominator}"),
         Kpi("社会组织抽查比例", spot.percent, "≥ 4%", spot.met if spot.denominator else None, "/social-org/spot-checks",
             f"抽查 {spot.numerator} / 登记 {spot.denominator}"),
         Kpi("联合检查比例", joint.percent, "≥ 6%", joint.met if joint.denominator else None,
             "/social-org/spot-checks", f"联合检查 {joint.numerator} / 登记 {joint.denominator}"),
-        Kpi("低保平均办理时间(委托乡镇)", f"{delegated_avg} 工作日", "≤ 20 工作日",
+        Kpi("低保平均办理时间(委托乡镇)", _days(delegated_avg), "≤ 20 工作日",
             None if delegated_avg == "—" else float(delegated_avg) <= 20, "/dibao/cases?view=closed",
             f"{dibao['groups']['delegated'][0]} 件,p90 {dibao['groups']['delegated'][2]} 工作日"),
-        Kpi("低保平均办理时间(县级确认)", f"{county_avg} 工作日", "≤ 30 工作日",
+        Kpi("低保平均办理时间(县级确认)", _days(county_avg), "≤ 30 工作日",
             None if county_avg == "—" else float(county_avg) <= 30, "/dibao/cases?view=closed",
             f"{dibao['groups']['county'][0]} 件,p90 {dibao['groups']['county'][2]} 工作日"),
-        Kpi("公墓年检完成率", "—" if total.progress is None else f"{total.progress:.1f}%", "100%",
-            None if total.progress is None else total.progress >= 100, "/cemetery/progress",
-            f"已公布 {total.published} / 应检 {total.due};合格率 {'—' if pass_share is None else f'{pass_share:.1f}%'}"
-            f";整改逾期 {overdue_rect} 项"),
-        Kpi("公益性公墓节地生态葬位占比", "—" if eco is None else f"{eco:.1f}%", "提升", None, "/cemetery", ""),
+        Kpi("公墓年检完成率", _pct(total.progress), "100%",
+            None if total.progress is None else total.progress >= 1, "/cemetery/progress",
+            f"已公布 {total.published} / 应检 {total.due};合格率 {_pct(pass_share)};整改逾期 {overdue_rect} 项"),
+        Kpi("公益性公墓节地生态葬位占比", _pct(eco), "提升", None, "/cemetery", ""),
     ]
     columns = await board(actor)
     pipeline = [(STAGES.get(c.stage, c.stage), len(c.projects), c.amount) for c in columns if c.projects]

@@ -152,6 +152,7 @@ async def seed_all() -> list[str]:
     from workflows.social_org import demo as social_org_demo
 
     report.append(await social_org_demo.seed(engine))
+    report.append(await _social_org_campaigns(engine))
     from workflows.cemetery import demo as cemetery_demo
 
     report.append(await cemetery_demo.seed(engine))
@@ -163,3 +164,17 @@ async def seed_all() -> list[str]:
         report.append(f"demo instances of {key}: "
                       f"{await seed_instances(engine, key, '511402001', 'th_clerk', [0, 1, 2])}")
     return report
+
+
+async def _social_org_campaigns(engine: Engine) -> str:
+    """This year's 年检 campaign and a 4% spot-check plan of the city authority, so the dashboard has numbers."""
+    from workflows.social_org import campaign, spot_check
+
+    city = await OrgUnit.get(code="511400")
+    year = campaign.campaign_year_default(engine.clock.now())
+    opened = await campaign.open_campaign(year, city, "so_city")
+    launched = await campaign.launch(engine, opened.id, actor="so_city")
+    plan = await spot_check.create_plan(engine, year=year + 1, authority=city, plan_type="random", ratio=0.04,
+                                        actor="so_city")
+    return (f"social organizations: {year} 年检 instances {launched.launched}, {year + 1} spot-check targets "
+            f"{len(plan.targets)}")

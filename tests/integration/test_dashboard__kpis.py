@@ -35,7 +35,7 @@ async def test_dashboard_shows_kpis_against_targets_and_exports(engine: Engine, 
     assert "p90 25 工作日" in text and "1 件,p90 15 工作日" in text
     assert text.count('class="kpi kpi-met" href="/dibao/cases?view=closed"') == 2  # 17.5 ≤ 20 and 15 ≤ 30
     assert 'href="/inbox?view=scope&amp;due=overdue&amp;org=511402001"' in text
-    assert "社会组织年检率" in text and "暂无数据" in text
+    assert "社会组织年检率(2025 年度)" in text and "暂无数据" in text
     await _case(4, "511402002", False, 70)  # 50 working days: the county average becomes 32.5 > 30
     text = (await client.get("/dashboard?year=2026")).text
     assert 'class="kpi kpi-missed" href="/dibao/cases?view=closed"' in text and "32.5 工作日" in text
@@ -44,7 +44,7 @@ async def test_dashboard_shows_kpis_against_targets_and_exports(engine: Engine, 
     sheet = load_workbook(io.BytesIO(x.content)).active
     assert sheet is not None and [c.value for c in sheet[2]][0] == "受理 · LATE-1"
     k = await client.get("/dashboard/export/kpis.xlsx?year=2026")
-    assert load_workbook(io.BytesIO(k.content)).active["A2"].value == "社会组织年检率"  # type: ignore[index]
+    assert load_workbook(io.BytesIO(k.content)).active["A2"].value == "社会组织年检率(2025 年度)"  # type: ignore[index]
 
 
 async def test_dashboard_is_for_supervisors_and_scoped(engine: Engine, client: Any) -> None:
