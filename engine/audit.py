@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -32,6 +32,8 @@ class PendingEvent:
 
 def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, instance_id: str | None,
             task_id: str | None, payload: dict[str, Any]) -> str:
+    # The database hands timestamps back in UTC: hash the instant in UTC, whatever zone the writer's clock used.
+    at = at.astimezone(UTC) if at.tzinfo is not None else at
     body = json.dumps(
         [seq, at.isoformat(timespec="microseconds"), actor, action, instance_id, task_id, payload],
         ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
@@ -45,7 +47,12 @@ async def append_events(events: list[PendingEvent], at: datetime, connection: Ba
         return
     head = await AuditHead.filter(id=1).using_db(connection).select_for_update().first()
     if head is None:
-        head = await AuditHead.create(id=1, seq=0, hash=GENESIS, using_db=connection)
+        # First append ever. A concurrent first append may be creating the head too (FOR UPDATE locked
+        # nothing): insert idempotently — on PostgreSQL this waits for the other insert — then lock it.
+        await connection.execute_query(
+            f"INSERT INTO {AuditHead._meta.db_table} (id, seq, hash) VALUES (1, 0, '{GENESIS}') "
+            "ON CONFLICT (id) DO NOTHING")
+        head = await AuditHead.filter(id=1).using_db(connection).select_for_update().get()
     seq, prev = head.seq, head.hash
     rows = []
     for ev in events:

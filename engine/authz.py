@@ -27,7 +27,6 @@ from engine.models import Attachment, HumanTask, OrgUnit, ProcessInstance, User
 ADMIN = "admin"
 SUPERVISOR_ROLES = frozenset({"admin", "city_manager", "county_reviewer"})
 OPEN_STATES = ("READY", "CLAIMED")
-SUPERVISOR_ROLES = frozenset({"county_reviewer", "city_manager", ADMIN})
 # Escalation of an overdue task goes to this role in the parent org unit of the task's unit, by the unit's level.
 ESCALATION_ROLE = {"village": "township_reviewer", "township": "county_reviewer", "county": "city_manager"}
 

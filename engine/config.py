@@ -5,6 +5,7 @@ CIVICFLOW_DATA_DIR       where the SQLite file and attachments live (default: ./
 CIVICFLOW_SECRET_KEY     signs session cookies; generated into <data dir>/secret_key on first use if unset
 CIVICFLOW_BPMN_DIR       the directory deployed by `civicflow deploy` / `demo` (default: ./bpmn)
 CIVICFLOW_TIMEZONE       the bureau's zone (default: Asia/Shanghai)
+CIVICFLOW_ATTACHMENT_MAX_MB   size limit of one attachment (default: 10)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Settings:
     bpmn_dir: Path
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     secret_key_value: str | None = None
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -32,7 +34,8 @@ class Settings:
         url = os.environ.get("CIVICFLOW_DATABASE_URL") or f"sqlite://{data_dir / 'civicflow.db'}"
         bpmn_dir = Path(os.environ.get("CIVICFLOW_BPMN_DIR", PROJECT_ROOT / "bpmn")).resolve()
         tz = ZoneInfo(os.environ.get("CIVICFLOW_TIMEZONE", "Asia/Shanghai"))
-        return cls(data_dir, url, bpmn_dir, tz, os.environ.get("CIVICFLOW_SECRET_KEY"))
+        max_mb = float(os.environ.get("CIVICFLOW_ATTACHMENT_MAX_MB", "10") or 10)
+        return cls(data_dir, url, bpmn_dir, tz, os.environ.get("CIVICFLOW_SECRET_KEY"), int(max_mb * 1024 * 1024))
 
     @property
     def secret_key(self) -> str:

@@ -6,6 +6,10 @@
                                          └──< AuditEvent (hash chain, head in AuditHead)
     CalendarDay (holidays and 调休 make-up working days)
 
+    ProcessInstance ──< Comment     (审批意见, on the instance or one of its tasks)
+                    └──< Attachment (metadata; the bytes live in <data dir>/attachments by content hash)
+    Notification                    (in-app notification centre, per recipient username)
+
 Queryable values live in real columns (JSON filtering does not work on SQLite); the Spiff
 state is opaque JSON text, written and read only by `engine.runtime`.
 """
@@ -46,6 +50,7 @@ class User(Model):
     roles: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    email = fields.CharField(max_length=254, null=True)  # optional: notifications are also e-mailed when SMTP is set
 
     org_unit_id: str
 
@@ -190,3 +195,69 @@ class CalendarDay(Model):
 
     class Meta:
         table = "calendar_day"
+
+
+# A comment or opinion (审批意见) on an instance, optionally on one of its tasks. Append-only, and every
+# comment is also an audit event (comment.added) committed in the same transaction.
+class Comment(Model):
+    id = fields.IntField(primary_key=True)
+    instance: fields.ForeignKeyRelation[ProcessInstance] = fields.ForeignKeyField(
+        "engine.ProcessInstance", related_name="comments", on_delete=fields.CASCADE
+    )
+    task: fields.ForeignKeyNullableRelation[HumanTask] = fields.ForeignKeyField(
+        "engine.HumanTask", related_name="comments", null=True, on_delete=fields.CASCADE
+    )
+    author = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=16)  # comment / opinion (given when completing) / resolution (delegate)
+    body = fields.TextField()
+    created_at = fields.DatetimeField()
+
+    instance_id: str
+    task_id: str | None
+
+    class Meta:
+        table = "task_comment"
+        indexes = [Index(fields=["instance_id", "created_at"]), Index(fields=["task_id", "author"])]
+
+
+# A file attached to an instance or one of its tasks. The bytes are stored once per content hash outside the
+# database and the workflow state. org_path is the scope of the case, checked on every download.
+class Attachment(Model):
+    id = fields.IntField(primary_key=True)
+    instance: fields.ForeignKeyRelation[ProcessInstance] = fields.ForeignKeyField(
+        "engine.ProcessInstance", related_name="attachments", on_delete=fields.CASCADE
+    )
+    task: fields.ForeignKeyNullableRelation[HumanTask] = fields.ForeignKeyField(
+        "engine.HumanTask", related_name="attachments", null=True, on_delete=fields.CASCADE
+    )
+    org_path = fields.CharField(max_length=255)
+    filename = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=100)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    uploaded_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    instance_id: str
+    task_id: str | None
+
+    class Meta:
+        table = "attachment"
+        indexes = [Index(fields=["instance_id", "created_at"]), Index(fields=["task_id"]), Index(fields=["sha256"])]
+
+
+# One in-app notification for one user. kind is a stable code (task.assigned, task.escalated ...),
+# title and body are the Chinese text shown, link is a path inside the app.
+class Notification(Model):
+    id = fields.IntField(primary_key=True)
+    recipient = fields.CharField(max_length=64)
+    kind = fields.CharField(max_length=32)
+    title = fields.CharField(max_length=200)
+    body = fields.TextField(default="")
+    link = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField()
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"
+        indexes = [Index(fields=["recipient", "read_at"]), Index(fields=["recipient", "created_at"])]

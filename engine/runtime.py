@@ -7,13 +7,19 @@ its `version`), the task index rows and the audit events commit together or not 
       ├── specs: SpecRegistry       parsed specs by definition id
       ├── script_engine             sandboxed, re-attached to every restored workflow
       ├── routers[process_key]      domain hook deciding a task's candidate role and org unit
+      ├── notification_sinks        called after commit with new notifications (e-mail); failures only logged
       └── clock / calendar          injectable time; working days for due dates
+
+Task-index operations (no workflow step): claim / unclaim, reassign, delegate → resolve_delegation (委托: the
+delegate records an opinion and the task returns to its owner, who completes it), escalate_overdue (scheduler).
+Each is one transaction: a conditional UPDATE on the task row (0 rows: ConflictError), notifications, audit.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,19 +29,23 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from engine import sandbox
+from engine import authz, sandbox
 from engine.audit import PendingEvent, append_events
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
+from engine.collab import clean_comment, create_comment, has_opinion, notify
 from engine.errors import ConflictError, EngineError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError, validate_form
-from engine.models import HumanTask, OrgUnit, ProcessInstance
+from engine.models import HumanTask, Notification, OrgUnit, ProcessInstance, User
 from engine.serializer import dump_state, load_state
 from engine.specs import DeployedSpec, HumanTaskMeta, SpecRegistry
 
+log = logging.getLogger("civicflow.engine")
 OPEN_STATES = ("READY", "CLAIMED")
+ANY: Any = object()  # "do not check" for an optional expectation whose legitimate values include None
 CASE_ORG_UNIT = "case_org_unit"  # process variable set at start; forms may not declare it
 
 # SpiffWorkflow's timers read datetime.now() directly; route that through our clock so tests and the
@@ -92,6 +102,18 @@ class StepContext:
 
 
 StepListener = Callable[[StepContext], Awaitable[None]]
+NotificationSink = Callable[[Sequence[Notification]], Awaitable[None]]
+
+
+def parse_uuid(value: str | uuid.UUID) -> uuid.UUID | None:
+    """An id from a URL as a UUID, or None: a string that cannot be a UUID names nothing (and PostgreSQL would
+    reject it with an error rather than find no row)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def spiff_state_name(task: Task) -> str:
@@ -125,7 +147,7 @@ def _scalar_summary(data: Mapping[str, Any], limit: int = 80) -> dict[str, Any]:
     for key, value in data.items():
         if key.startswith("_") or len(out) >= limit:
             continue
-        if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 200):
+        if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 1000):
             out[key] = value
     return out
 
@@ -150,6 +172,20 @@ def _wake(wf: BpmnWorkflow) -> Callable[[], None]:
     return step
 
 
+def _item_label(task: Task) -> str | None:
+    """The item a multi-instance task works on, for its title: the item's name (or title) or the item itself."""
+    # A multi-instance child's own spec is the inner task; the loop (and its input item) is its parent's spec.
+    specs = [task.task_spec] + ([task.parent.task_spec] if task.parent is not None else [])
+    item = next((i for i in (getattr(sp, "input_item", None) for sp in specs) if i is not None), None)
+    name = getattr(item, "bpmn_id", None)
+    value = task.data.get(name) if name else None
+    if isinstance(value, Mapping):
+        value = next((value[k] for k in ("name", "title", "label") if value.get(k)), None)
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()[:60]
+    return None
+
+
 def _ready_human_tasks(wf: BpmnWorkflow) -> list[Task]:
     return wf.get_tasks(state=TaskState.READY, manual=True)
 
@@ -167,6 +203,7 @@ class Engine:
         self.calendar = calendar or WorkingCalendar()
         self.routers: dict[str, TaskRouter] = {}
         self.listeners: dict[str, list[StepListener]] = {}
+        self.notification_sinks: list[NotificationSink] = []
 
     def register_services(self, services: Mapping[str, Callable[..., Any]]) -> None:
         self.services.update(services)
@@ -181,10 +218,8 @@ class Engine:
     # -- loading -------------------------------------------------------------------------------
 
     async def get_instance(self, instance_id: str | uuid.UUID) -> ProcessInstance:
-        try:
-            row = await ProcessInstance.get_or_none(id=instance_id)
-        except (ValueError, TypeError):  # not a UUID
-            row = None
+        key = parse_uuid(instance_id)
+        row = await ProcessInstance.get_or_none(id=key) if key is not None else None
         if row is None:
             raise NotFound(f"instance {instance_id} does not exist")
         return row
@@ -232,10 +267,15 @@ class Engine:
         return row
 
     async def complete_task(self, task_id: str | uuid.UUID, data: Mapping[str, Any], *, actor: str,
-                            expected_version: int | None = None) -> ProcessInstance:
+                            expected_version: int | None = None, opinion: str | None = None) -> ProcessInstance:
+        """Complete a ready human task with its form data. `opinion` (审批意见) is recorded as a comment; a step with
+        requireOpinion needs one: this argument, the form's own `opinion` field, or an earlier comment by `actor`."""
         task_row = await self._task_row(task_id, with_instance=True)
         if task_row.state not in OPEN_STATES:
             raise InvalidTaskState(f"task {task_id} is {task_row.state}, not open")
+        if task_row.owner is not None:
+            raise InvalidTaskState(f"task {task_id} is delegated to {task_row.assignee}; it returns to "
+                                   f"{task_row.owner} once resolved, who then completes it")
         if task_row.assignee and task_row.assignee != actor:
             raise InvalidTaskState(f"task {task_id} is claimed by another user")
         row = task_row.instance
@@ -251,6 +291,13 @@ class Engine:
         if task.state != TaskState.READY or not task.task_spec.manual:
             raise InvalidTaskState(f"task {task_id} is {spiff_state_name(task)}, not a ready human task")
         clean = self._validate(deployed.form_for(task.task_spec.bpmn_id), data)
+        given = (opinion or "").strip() or (str(clean["opinion"]).strip() if isinstance(clean.get("opinion"), str)
+                                             else "")
+        meta = deployed.human_tasks.get(task.task_spec.bpmn_id)
+        if meta is not None and meta.require_opinion and not given and not await has_opinion(str(task_id), actor):
+            raise FormValidationError([FieldError("opinion", "required", "this step requires an opinion (审批意见): "
+                                                                         "give one or comment on the task first")])
+        opinion_text = clean_comment(given, "opinion") if given else None
         task.data.update(clean)
 
         def step() -> None:
@@ -262,6 +309,16 @@ class Engine:
                                {"task": task.task_spec.bpmn_id, "name": task.task_spec.bpmn_name,
                                 "data": _scalar_summary(clean, limit=20)})]
         async with in_transaction() as conn:
+            # Lock the task row first: a concurrent delegate/reassign either committed before (0 rows: conflict)
+            # or waits for this transaction and then finds the task closed.
+            n = await HumanTask.filter(Q(assignee=None) | Q(assignee=actor), id=task_row.id, state__in=OPEN_STATES,
+                                       owner=None).using_db(conn).update(completed_by=actor)
+            if n != 1:
+                raise ConflictError(f"task {task_id} was reassigned, delegated or closed meanwhile")
+            if opinion_text:
+                _, event = await create_comment(conn, instance_id=str(row.id), task_id=str(task_id), author=actor,
+                                                body=opinion_text, kind="opinion", now=self.clock.now())
+                events.append(event)
             await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor),
                                 previously_open=before, submitted=(task.task_spec.bpmn_id, clean))
         return row
@@ -284,15 +341,147 @@ class Engine:
         task_row = await self._task_row(task_id)
         if task_row.state != "CLAIMED" or (task_row.assignee != actor and not force):
             raise ConflictError(f"task {task_id} is not claimed by {actor}")
+        if task_row.owner is not None:
+            raise ConflictError(f"task {task_id} is delegated: the delegate resolves it, it cannot be unclaimed")
         now = self.clock.now()
         async with in_transaction() as conn:
-            n = await HumanTask.filter(id=task_row.id, state="CLAIMED", assignee=task_row.assignee).using_db(
-                conn).update(state="READY", assignee=None, claimed_at=None)
+            n = await HumanTask.filter(id=task_row.id, state="CLAIMED", assignee=task_row.assignee,
+                                       owner=None).using_db(conn).update(state="READY", assignee=None, claimed_at=None)
             if n != 1:
                 raise ConflictError(f"task {task_id} changed meanwhile")
             await append_events([PendingEvent(actor, "task.unclaimed", str(task_row.instance_id), str(task_id),
                                               {"was": task_row.assignee})], now, conn)
         return await self._task_row(task_id)
+
+    async def reassign(self, task_id: str | uuid.UUID, *, actor: str, to: str,
+                       expected_assignee: str | None = ANY) -> HumanTask:
+        """Give an open task to `to`, who must be able to act on it (role and org unit); it becomes CLAIMED by them
+        and any delegation ends. Who may do this is `authz.can_reassign` (checked by the caller).
+        `expected_assignee`: the assignee the caller saw; a different one now is a ConflictError."""
+        task_row = await self._task_row(task_id)
+        if task_row.state not in OPEN_STATES:
+            raise InvalidTaskState(f"task {task_id} is {task_row.state}, not open")
+        if expected_assignee is not ANY and task_row.assignee != (expected_assignee or None):
+            raise ConflictError(f"task {task_id} is now assigned to {task_row.assignee or 'nobody'}")
+        target = await User.get_or_none(username=to) if len(to) <= 64 else None
+        if target is None or not authz.could_act(target, task_row):
+            raise FormValidationError([FieldError("to", "not_eligible", f"{to!r} cannot act on this task "
+                                                                        "(role or org unit does not match)")])
+        if to == task_row.assignee and task_row.owner is None:
+            raise FormValidationError([FieldError("to", "unchanged", f"task is already assigned to {to}")])
+        now = self.clock.now()
+        kind = "task.assigned" if task_row.assignee is None else "task.reassigned"
+        async with in_transaction() as conn:
+            n = await HumanTask.filter(id=task_row.id, state=task_row.state, assignee=task_row.assignee,
+                                       owner=task_row.owner).using_db(conn).update(
+                state="CLAIMED", assignee=to, owner=None, claimed_at=now)
+            if n != 1:
+                raise ConflictError(f"task {task_id} changed meanwhile; reload and retry")
+            by = await self._display_name(actor, conn)
+            notes = await notify(conn, now, [to], kind, f"{'分派' if kind == 'task.assigned' else '改派'}给您:"
+                                 f"{task_row.title}", f"{by}将该事项交由您办理。", f"/tasks/{task_row.id}")
+            await append_events([PendingEvent(actor, "task.reassigned", str(task_row.instance_id), str(task_id),
+                                              {"from": task_row.assignee, "to": to, "owner": task_row.owner,
+                                               "name": task_row.name})], now, conn)
+        await self._deliver(notes)
+        return await self._task_row(task_id)
+
+    async def delegate(self, task_id: str | uuid.UUID, *, actor: str, to: str) -> HumanTask:
+        """委托: `actor` (who can complete the task; `authz.can_delegate`) hands it to a colleague who can see it.
+        The task keeps its place: owner = actor, assignee = the delegate, until `resolve_delegation`."""
+        task_row = await self._task_row(task_id)
+        if task_row.state not in OPEN_STATES:
+            raise InvalidTaskState(f"task {task_id} is {task_row.state}, not open")
+        if task_row.owner is not None:
+            raise ConflictError(f"task {task_id} is already delegated to {task_row.assignee}")
+        if task_row.assignee not in (None, actor):
+            raise ConflictError(f"task {task_id} is claimed by another user")
+        target = await authz.delegate_candidates(task_row, actor).filter(username=to).first() if len(to) <= 64 \
+            else None
+        if target is None:
+            raise FormValidationError([FieldError("to", "not_eligible", f"{to!r} is not a colleague in the scope of "
+                                                                        "this task (same org unit or below)")])
+        now = self.clock.now()
+        async with in_transaction() as conn:
+            n = await HumanTask.filter(id=task_row.id, state=task_row.state, assignee=task_row.assignee,
+                                       owner=None).using_db(conn).update(
+                state="CLAIMED", assignee=to, owner=actor, claimed_at=now)
+            if n != 1:
+                raise ConflictError(f"task {task_id} changed meanwhile; reload and retry")
+            by = await self._display_name(actor, conn)
+            notes = await notify(conn, now, [to], "task.delegated", f"委托您办理:{task_row.title}",
+                                 f"{by}委托您处理该事项;请填写处理意见后交回。", f"/tasks/{task_row.id}")
+            await append_events([PendingEvent(actor, "task.delegated", str(task_row.instance_id), str(task_id),
+                                              {"to": to, "name": task_row.name})], now, conn)
+        await self._deliver(notes)
+        return await self._task_row(task_id)
+
+    async def resolve_delegation(self, task_id: str | uuid.UUID, *, actor: str, opinion: str | None) -> HumanTask:
+        """The delegate records an opinion (a comment of kind resolution); the task returns to its owner, claimed.
+        The BPMN task is not completed: the owner does that."""
+        task_row = await self._task_row(task_id)
+        if task_row.state not in OPEN_STATES or task_row.owner is None or task_row.assignee != actor:
+            raise InvalidTaskState(f"task {task_id} is not delegated to {actor}")
+        text = clean_comment(opinion, "opinion")
+        now = self.clock.now()
+        owner = task_row.owner
+        async with in_transaction() as conn:
+            n = await HumanTask.filter(id=task_row.id, state__in=OPEN_STATES, assignee=actor, owner=owner).using_db(
+                conn).update(state="CLAIMED", assignee=owner, owner=None, claimed_at=now)
+            if n != 1:
+                raise ConflictError(f"task {task_id} changed meanwhile; reload and retry")
+            comment, _ = await create_comment(conn, instance_id=str(task_row.instance_id), task_id=str(task_id),
+                                              author=actor, body=text, kind="resolution", now=now)
+            by = await self._display_name(actor, conn)
+            notes = await notify(conn, now, [owner], "task.returned", f"委托事项已交回:{task_row.title}",
+                                 f"{by}的处理意见:{text}", f"/tasks/{task_row.id}")
+            await append_events([PendingEvent(actor, "task.delegation_resolved", str(task_row.instance_id),
+                                              str(task_id), {"owner": owner, "comment_id": comment.id, "body": text,
+                                                             "name": task_row.name})], now, conn)
+        await self._deliver(notes)
+        return await self._task_row(task_id)
+
+    async def escalate_overdue(self, *, limit: int = 200) -> int:
+        """督办: flag open tasks past their due date (escalated_at) and notify the supervisor role one level up
+        (`authz.ESCALATION_ROLE`) — once per task, whatever the number of sweeps or scheduler processes: rows are
+        taken FOR UPDATE SKIP LOCKED on PostgreSQL and flagged with a conditional update. Returns how many."""
+        now = self.clock.now()
+        events: list[PendingEvent] = []
+        notes: list[Notification] = []
+        async with in_transaction() as conn:
+            rows = await HumanTask.filter(state__in=OPEN_STATES, due_at__lt=now, escalated_at=None).order_by(
+                "due_at").limit(limit).select_for_update(skip_locked=True).using_db(conn)
+            if not rows:
+                return 0
+            units = {o.code: o for o in await OrgUnit.filter(code__in={r.org_unit for r in rows}).using_db(conn)}
+            for row in rows:
+                n = await HumanTask.filter(id=row.id, escalated_at=None).using_db(conn).update(escalated_at=now)
+                if n != 1:
+                    continue
+                unit = units.get(row.org_unit)
+                role = authz.ESCALATION_ROLE.get(unit.level) if unit is not None else None
+                parent = unit.parent_id if unit is not None else None  # type: ignore[attr-defined]
+                recipients: list[str] = []
+                if role and parent:
+                    users = await User.filter(org_unit_id=parent, is_active=True).order_by("username").using_db(conn)
+                    recipients = [u.username for u in users if role in u.roles]
+                due_local = row.due_at.astimezone(self.calendar.tz) if row.due_at else None
+                notes += await notify(
+                    conn, now, recipients, "task.escalated", f"超期督办:{row.title}",
+                    f"{unit.name if unit else row.org_unit}的事项「{row.name}」已超过办理期限"
+                    f"({due_local:%Y-%m-%d %H:%M})仍未办结" + (f",当前由 {row.assignee} 办理。" if row.assignee
+                                                               else ",尚无人签收。"),
+                    f"/tasks/{row.id}")
+                events.append(PendingEvent("scheduler", "task.escalated", str(row.instance_id), str(row.id),
+                                           {"name": row.name, "due_at": row.due_at, "role": role, "org_unit": parent,
+                                            "to": recipients}))
+            await append_events(events, now, conn)
+        if not events:
+            return 0
+        if any(not e.payload or not e.payload["to"] for e in events):
+            log.warning("escalated %d task(s), some without a supervisor to notify", len(events))
+        await self._deliver(notes)
+        return len(events)
 
     async def cancel(self, instance_id: str | uuid.UUID, *, actor: str, reason: str) -> ProcessInstance:
         row = await self.get_instance(instance_id)
@@ -311,6 +500,8 @@ class Engine:
 
         On PostgreSQL the due rows are claimed with FOR UPDATE SKIP LOCKED inside the transaction
         that processes them, so several workers never fire one timer twice. SQLite has one writer.
+        Each case runs in its own savepoint: a case that cannot even be restored (or whose save fails) is
+        marked `error` ("timer failed: …", audited) and the rest of the batch still fires.
         """
         now = self.clock.now()
         fired = 0
@@ -318,35 +509,61 @@ class Engine:
             query = ProcessInstance.filter(status="running", next_timer_at__lte=now).order_by("next_timer_at")
             rows = await query.limit(limit).select_for_update(skip_locked=True).using_db(conn)
             for row in rows:
-                wf, deployed = await self.restore(row)
-                before = _next_timer(wf)
-                open_before = {str(t.id) for t in _ready_human_tasks(wf)}
+                version = row.version
                 try:
-                    self._run_engine(wf, _wake(wf))
-                except ProcessScriptError as exc:
-                    await self._persist(conn, row, wf, deployed,
-                                        [PendingEvent("scheduler", "instance.error", str(row.id), None,
-                                                      {"error": str(exc)})], status="error", error=str(exc),
-                                        previously_open=open_before)
-                    continue
-                if before is not None and _next_timer(wf) == before and before <= now:
-                    # Spiff did not consider it due (clock skew in its own comparison): try again later.
-                    continue
-                await self._persist(conn, row, wf, deployed,
-                                    [PendingEvent("scheduler", "timer.fired", str(row.id), None,
-                                                  {"due": before.isoformat() if before else None})],
-                                    previously_open=open_before)
-                fired += 1
+                    async with in_transaction() as savepoint:  # nested: a SAVEPOINT inside `conn`
+                        fired += await self._wake_one(savepoint, row, now)
+                except Exception as exc:  # noqa: BLE001 - one broken case must not block the others
+                    log.exception("timer of instance %s failed", row.id)
+                    message = f"timer failed: {type(exc).__name__}: {exc}"[:2000]
+                    n = await ProcessInstance.filter(id=row.id, version=version).using_db(conn).update(
+                        status="error", next_timer_at=None, error=message, updated_at=now, version=version + 1)
+                    if n == 1:
+                        await append_events([PendingEvent("scheduler", "instance.error", str(row.id), None,
+                                                          {"error": message})], now, conn)
         return fired
+
+    async def _wake_one(self, conn: BaseDBAsyncClient, row: ProcessInstance, now: datetime) -> int:
+        wf, deployed = await self.restore(row)
+        before = _next_timer(wf)
+        open_before = {str(t.id) for t in _ready_human_tasks(wf)}
+        try:
+            self._run_engine(wf, _wake(wf))
+        except ProcessScriptError as exc:
+            await self._persist(conn, row, wf, deployed,
+                                [PendingEvent("scheduler", "instance.error", str(row.id), None,
+                                              {"error": str(exc)})], status="error", error=str(exc),
+                                previously_open=open_before)
+            return 0
+        if before is not None and _next_timer(wf) == before and before <= now:
+            # Spiff did not consider it due (clock skew in its own comparison): try again later.
+            return 0
+        await self._persist(conn, row, wf, deployed,
+                            [PendingEvent("scheduler", "timer.fired", str(row.id), None,
+                                          {"due": before.isoformat() if before else None})],
+                            previously_open=open_before)
+        return 1
 
     # -- internals ------------------------------------------------------------------------------
 
+    async def _deliver(self, notes: Sequence[Notification]) -> None:
+        """After commit: hand new notifications to the sinks (e-mail). A failing sink never fails the operation."""
+        if not notes:
+            return
+        for sink in self.notification_sinks:
+            try:
+                await sink(notes)
+            except Exception:  # noqa: BLE001 - delivery is best effort; the notification row is already committed
+                log.exception("notification sink %r failed", sink)
+
+    async def _display_name(self, username: str, conn: BaseDBAsyncClient) -> str:
+        user = await User.filter(username=username).using_db(conn).first()
+        return user.display_name if user else username
+
     async def _task_row(self, task_id: str | uuid.UUID, *, with_instance: bool = False) -> HumanTask:
-        try:
-            query = HumanTask.filter(id=task_id)
-            row = await (query.select_related("instance") if with_instance else query).first()
-        except (ValueError, TypeError):
-            row = None
+        key = parse_uuid(task_id)
+        query = HumanTask.filter(id=key)
+        row = await (query.select_related("instance") if with_instance else query).first() if key else None
         if row is None:
             raise NotFound(f"task {task_id} does not exist")
         return row
@@ -393,7 +610,11 @@ class Engine:
         now = self.clock.now()
         completed = wf.is_completed()
         status = status or ("completed" if completed else "running")
+        # After a boundary timer, last_task is Spiff's internal join, whose data lacks what later scripts set:
+        # the ready human tasks hold the newest data, so they win.
         current = dict(wf.last_task.data) if wf.last_task is not None else {}
+        for ready_task in _ready_human_tasks(wf):
+            current.update(ready_task.data)
         current.update(wf.data)
         fields = {
             "state": dump_state(wf),
@@ -444,6 +665,8 @@ class Engine:
                 org = await OrgUnit.filter(code=route.org_unit).using_db(conn).first()
                 org_path = org.path if org else f"/{route.org_unit}/"
             title = f"{meta.name} · {row.business_key}" if row.business_key else meta.name
+            label = _item_label(task)
+            title = f"{title} · {label}"[:300] if label else title[:300]
             new_rows.append(HumanTask(
                 id=task.id, instance_id=row.id, process_key=row.process_key, bpmn_id=meta.bpmn_id, name=meta.name,
                 title=title, form=meta.form,

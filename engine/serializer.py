@@ -16,7 +16,20 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+
+def _connect_loop_children(spec: BpmnProcessSpec) -> None:
+    """Subscribe each loop/multi-instance task to its child spec's completion, as Spiff's own spec
+    deserializer does. A freshly parsed spec only gets this when an instance creates the first child
+    in this process; without it, children restored in another process (after a restart, on a second
+    worker) complete without being merged and the multi-instance task never finishes. Idempotent."""
+    for task_spec in list(spec.task_specs.values()):
+        if isinstance(task_spec, LoopTask):
+            child = spec.task_specs.get(task_spec.task_spec)
+            if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 class SpecReferenceWorkflowConverter(BpmnWorkflowConverter):
@@ -33,6 +46,8 @@ class SpecReferenceWorkflowConverter(BpmnWorkflowConverter):
             raise ValueError("restoring a workflow needs its cached spec")
         dct.pop("spec", None)
         dct.pop("subprocess_specs", None)
+        for process_spec in (spec, *(subprocess_specs or {}).values()):
+            _connect_loop_children(process_spec)
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))

@@ -49,6 +49,7 @@ class HumanTaskMeta:
     org_level: str | None  # route to the instance org unit's ancestor at this level
     org_unit_variable: str | None  # or to the org unit held in this process variable
     priority: int = 50
+    require_opinion: bool = False  # extension property requireOpinion="true": completing needs an opinion (审批意见)
 
 
 @dataclass
@@ -164,6 +165,7 @@ def _task_meta(spec: BpmnProcessSpec) -> tuple[dict[str, HumanTaskMeta], str | N
             org_level=props.get("orgLevel"),
             org_unit_variable=props.get("orgUnitVariable"),
             priority=int(props.get("priority", "50")) if props.get("priority", "50").isdigit() else 50,
+            require_opinion=props.get("requireOpinion", "").strip().lower() == "true",
         )
     return metas, start_form
 
@@ -251,6 +253,14 @@ def validate_bundle(
     processes = [p for p in root.iterfind("bpmn:process", NS) if p.get("isExecutable") == "true"]
     if not processes:
         raise DeploymentError("contains no executable process (isExecutable=\"true\")", filename=bpmn_filename)
+    for p in processes:
+        # Spiff adds task specs named "Start", "End" and "<process>.EndJoin" to every process; an element with
+        # such an id silently replaces one (a start event "Start": every start fails "No output task connected").
+        reserved = {"Start", "End", f"{p.get('id')}.EndJoin"}
+        for node in p.iter(etree.Element):
+            if node.get("id") in reserved:
+                raise DeploymentError(f"id {node.get('id')!r} is reserved by the workflow engine; rename the element",
+                                      filename=bpmn_filename, element=_element_label(node))
     bpmn_xml = bpmn_content.decode()
     parser = build_parser(bpmn_xml, bpmn_filename, dmn_sources)
     for p in processes:

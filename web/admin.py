@@ -98,9 +98,11 @@ async def create_user(username: str, display_name: str, password: str, org_code:
         errors["username"] = "该用户名已存在。"
     if not display_name.strip():
         errors["display_name"] = "请填写姓名。"
+    elif len(display_name.strip()) > 100:
+        errors["display_name"] = "姓名不能超过 100 个字。"
     if len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = f"密码至少 {MIN_PASSWORD_LENGTH} 位。"
-    if not await OrgUnit.exists(code=org_code):
+    if len(org_code) > 32 or not await OrgUnit.exists(code=org_code):
         errors["org_unit"] = "所属单位不存在。"
     bad_roles = [r for r in roles if r not in ROLES]
     if not roles or bad_roles:
@@ -121,7 +123,8 @@ async def users(request: Request, actor: Actor) -> Response:
         form = await request.form()
         values = {"username": str(form.get("username", "")).strip(), "display_name": str(form.get("display_name", "")),
                   "org_unit": str(form.get("org_unit", "")), "roles": [str(r) for r in form.getlist("roles")]}
-        org_ok = await authz.visible_org_units(actor).filter(code=values["org_unit"]).exists()
+        org_ok = len(str(values["org_unit"])) <= 32 and await authz.visible_org_units(actor).filter(
+            code=values["org_unit"]).exists()
         user, errors = await create_user(str(values["username"]), str(values["display_name"]),
                                          str(form.get("password", "")), str(values["org_unit"]) if org_ok else "",
                                          [str(r) for r in form.getlist("roles")])
@@ -151,9 +154,9 @@ async def user_edit(request: Request, actor: Actor) -> Response:
         org_code = str(form.get("org_unit", ""))
         roles = [str(r) for r in form.getlist("roles")]
         password = str(form.get("password", ""))
-        if not display_name:
-            errors["display_name"] = "请填写姓名。"
-        if not await authz.visible_org_units(actor).filter(code=org_code).exists():
+        if not display_name or len(display_name) > 100:
+            errors["display_name"] = "请填写姓名(不超过 100 个字)。"
+        if len(org_code) > 32 or not await authz.visible_org_units(actor).filter(code=org_code).exists():
             errors["org_unit"] = "所属单位不存在或不在您的管理范围内。"
         if not roles or any(r not in ROLES for r in roles):
             errors["roles"] = "请至少选择一个有效角色。"

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from engine import authz
 from engine.authz import Actor
@@ -49,6 +51,7 @@ def task_json(task: HumanTask) -> dict[str, Any]:
         "org_unit": task.org_unit, "assignee": task.assignee, "owner": task.owner, "priority": task.priority,
         "state": task.state, "due_at": _iso(task.due_at), "created_at": _iso(task.created_at),
         "completed_at": _iso(task.completed_at), "completed_by": task.completed_by,
+        "escalated_at": _iso(task.escalated_at),
     }
 
 
@@ -63,13 +66,36 @@ async def instance_json(instance: ProcessInstance) -> dict[str, Any]:
     }
 
 
+# Column sizes (engine/models.py): longer values cannot exist, and Tortoise refuses them in queries with an error.
+MAX_KEY = 100  # process keys, business keys, display names
+MAX_ORG_CODE = 32
+
+
+def _has_nul(value: Any) -> bool:
+    """True if any string (key or value) holds U+0000, which PostgreSQL text and jsonb cannot store."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 async def json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "request body must be a JSON object")
+    if _has_nul(body):
+        raise ApiError(400, "invalid_body", "strings must not contain NUL (U+0000) characters")
     return body
 
 
@@ -127,6 +153,15 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
+def _path_uuid(request: Request, name: str, what: str) -> uuid.UUID:
+    """A UUID path parameter; anything else cannot exist (and PostgreSQL would reject it with an error)."""
+    raw = request.path_params[name]
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise ApiError(404, "not_found", f"{what} {raw} does not exist") from exc
+
+
 # -- auth ----------------------------------------------------------------------------------------
 
 async def create_token(request: Request) -> Response:
@@ -166,7 +201,8 @@ async def list_processes(request: Request, actor: Actor) -> Response:
 
 async def get_process(request: Request, actor: Actor) -> Response:
     key = request.path_params["key"]
-    rows = await ProcessDefinition.filter(key=key).order_by("version")
+    rows = await ProcessDefinition.filter(key=key).order_by("version") if len(key) <= MAX_KEY and not _has_nul(key) \
+        else []
     if not rows:
         raise ApiError(404, "not_found", f"process {key!r} is not deployed")
     deployed = await request.app.state.ctx.engine.specs.latest(key)
@@ -187,6 +223,9 @@ async def create_instance(request: Request, actor: Actor) -> Response:
     problems = []
     if not isinstance(key, str) or not key:
         problems.append({"field": "process_key", "code": "required", "message": "process_key is required"})
+    elif len(key) > MAX_KEY:
+        problems.append({"field": "process_key", "code": "maxLength",
+                         "message": f"process_key must be at most {MAX_KEY} characters"})
     if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 100):
         problems.append({"field": "business_key", "code": "type", "message": "business_key must be a string "
                                                                              "of at most 100 characters"})
@@ -196,7 +235,7 @@ async def create_instance(request: Request, actor: Actor) -> Response:
         problems.append({"field": "data", "code": "type", "message": "data must be an object"})
     if problems:
         raise ApiError(422, "validation_failed", "invalid request", problems)
-    org = await OrgUnit.get_or_none(code=org_unit)
+    org = await OrgUnit.get_or_none(code=org_unit) if len(org_unit) <= MAX_ORG_CODE else None
     if org is None:
         raise ApiError(422, "validation_failed", "unknown org unit",
                        [{"field": "org_unit", "code": "unknown", "message": f"org unit {org_unit!r} does not exist"}])
@@ -208,7 +247,7 @@ async def create_instance(request: Request, actor: Actor) -> Response:
 
 
 async def get_instance(request: Request, actor: Actor) -> Response:
-    instance = await request.app.state.ctx.engine.get_instance(request.path_params["instance_id"])
+    instance = await request.app.state.ctx.engine.get_instance(_path_uuid(request, "instance_id", "instance"))
     if not authz.can_see_path(actor, instance.org_path):
         raise ApiError(403, "forbidden", "instance is outside your scope")
     return JSONResponse(await instance_json(instance))
@@ -230,6 +269,8 @@ async def list_tasks(request: Request, actor: Actor) -> Response:
     if state:
         qs = qs.filter(state=state)
     if q.get("process_key"):
+        if len(q["process_key"]) > MAX_KEY or _has_nul(q["process_key"]):
+            raise ApiError(400, "invalid_parameter", f"process_key must be at most {MAX_KEY} characters, without NUL")
         qs = qs.filter(process_key=q["process_key"])
     total = await qs.count()
     rows = await qs.order_by("created_at", "id").offset((page - 1) * size).limit(size)
@@ -237,10 +278,7 @@ async def list_tasks(request: Request, actor: Actor) -> Response:
 
 
 async def _scoped_task(request: Request, actor: Actor) -> HumanTask:
-    try:
-        task = await HumanTask.get_or_none(id=request.path_params["task_id"])
-    except (ValueError, TypeError):
-        task = None
+    task = await HumanTask.get_or_none(id=_path_uuid(request, "task_id", "task"))
     if task is None:
         raise ApiError(404, "not_found", f"task {request.path_params['task_id']} does not exist")
     if not authz.can_see_path(actor, task.org_path):
@@ -260,8 +298,9 @@ async def get_task(request: Request, actor: Actor) -> Response:
 
 async def claim_task(request: Request, actor: Actor) -> Response:
     task = await _scoped_task(request, actor)
-    if not authz.can_act(actor, task):
+    if task.candidate_role not in actor.roles or task.org_unit != actor.org_code:
         raise ApiError(403, "forbidden", "your role or org unit does not match this task")
+    # An eligible user racing for an already claimed (or closed) task gets the engine's ConflictError: 409.
     return JSONResponse(task_json(await request.app.state.ctx.engine.claim(task.id, actor=actor.username)))
 
 
@@ -284,8 +323,12 @@ async def complete_task(request: Request, actor: Actor) -> Response:
     expected = body.get("lock_version")
     if expected is not None and not isinstance(expected, int):
         raise ApiError(422, "validation_failed", "lock_version must be an integer")
+    opinion = body.get("opinion")
+    if opinion is not None and not isinstance(opinion, str):
+        raise ApiError(422, "validation_failed", "opinion must be a string",
+                       [{"field": "opinion", "code": "type", "message": "opinion must be a string"}])
     instance = await request.app.state.ctx.engine.complete_task(task.id, data, actor=actor.username,
-                                                                expected_version=expected)
+                                                                expected_version=expected, opinion=opinion)
     return JSONResponse(await instance_json(instance))
 
 
@@ -301,9 +344,13 @@ async def create_user_api(request: Request, actor: Actor) -> Response:
            if not isinstance(v, str)]
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         bad.append({"field": "roles", "code": "type", "message": "roles must be a list of role codes"})
+    if isinstance(fields["display_name"], str) and len(fields["display_name"]) > MAX_KEY:
+        bad.append({"field": "display_name", "code": "maxLength",
+                    "message": f"display_name must be at most {MAX_KEY} characters"})
     if bad:
         raise ApiError(422, "validation_failed", "invalid user", bad)
-    org_ok = await authz.visible_org_units(actor).filter(code=fields["org_unit"]).exists()
+    org_ok = len(str(fields["org_unit"])) <= MAX_ORG_CODE and \
+        await authz.visible_org_units(actor).filter(code=fields["org_unit"]).exists()
     user, errors = await create_user(str(fields["username"]), str(fields["display_name"]), str(fields["password"]),
                                      str(fields["org_unit"]) if org_ok else "", list(roles))  # type: ignore[arg-type]
     if user is None:
@@ -323,19 +370,40 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
 
+class methods:  # noqa: N801 - reads as a route table entry: Route(path, methods(GET=...))
+    """One route per path; any other method gets a JSON 405 with the `Allow` header RFC 9110 requires
+    (Starlette's own 405 goes through the HTML error handler, which drops that header). An ASGI app, so
+    Starlette routes every method here instead of defaulting a plain function endpoint to GET."""
+
+    def __init__(self, **handlers: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handlers = handlers
+        self.allow = ", ".join(sorted(set(handlers) | ({"HEAD"} if "GET" in handlers else set())))
+        self.app = request_response(self.dispatch)
+
+    async def dispatch(self, request: Request) -> Response:
+        handler = self.handlers.get("GET" if request.method == "HEAD" else request.method)
+        if handler is None:
+            return error_response(405, "method_not_allowed",
+                                  f"{request.method} is not allowed here; use {self.allow}",
+                                  headers={"Allow": self.allow})
+        return await handler(request)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 routes = [
-    Route("/openapi.json", endpoint(openapi, public=True)),
-    Route("/auth/token", endpoint(create_token, public=True), methods=["POST"]),
-    Route("/auth/token", endpoint(delete_token), methods=["DELETE"]),
-    Route("/processes", endpoint(list_processes)),
-    Route("/processes/{key}", endpoint(get_process)),
-    Route("/instances", endpoint(create_instance), methods=["POST"]),
-    Route("/instances/{instance_id}", endpoint(get_instance)),
-    Route("/tasks", endpoint(list_tasks)),
-    Route("/tasks/{task_id}", endpoint(get_task)),
-    Route("/tasks/{task_id}/claim", endpoint(claim_task), methods=["POST"]),
-    Route("/tasks/{task_id}/unclaim", endpoint(unclaim_task), methods=["POST"]),
-    Route("/tasks/{task_id}/complete", endpoint(complete_task), methods=["POST"]),
-    Route("/users", endpoint(create_user_api, admin=True), methods=["POST"]),
-    Route("/org-units", endpoint(list_org_units, admin=True)),
+    Route("/openapi.json", methods(GET=endpoint(openapi, public=True))),
+    Route("/auth/token", methods(POST=endpoint(create_token, public=True), DELETE=endpoint(delete_token))),
+    Route("/processes", methods(GET=endpoint(list_processes))),
+    Route("/processes/{key}", methods(GET=endpoint(get_process))),
+    Route("/instances", methods(POST=endpoint(create_instance))),
+    Route("/instances/{instance_id}", methods(GET=endpoint(get_instance))),
+    Route("/tasks", methods(GET=endpoint(list_tasks))),
+    Route("/tasks/{task_id}", methods(GET=endpoint(get_task))),
+    Route("/tasks/{task_id}/claim", methods(POST=endpoint(claim_task))),
+    Route("/tasks/{task_id}/unclaim", methods(POST=endpoint(unclaim_task))),
+    Route("/tasks/{task_id}/complete", methods(POST=endpoint(complete_task))),
+    Route("/users", methods(POST=endpoint(create_user_api, admin=True))),
+    Route("/org-units", methods(GET=endpoint(list_org_units, admin=True))),
 ]

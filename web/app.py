@@ -17,12 +17,14 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from engine.calendar import load_calendar
+from engine.collab import AttachmentStore
 from engine.config import PROJECT_ROOT, Settings
 from engine.db import close_database, init_database
 from engine.runtime import Engine
-from web import api, pages
+from web import api, collab, pages
 from web.composition import db_config as default_db_config
 from web.composition import install_workflows
+from web.notify import Mailer, SmtpSettings
 from web.security import SESSION_MAX_AGE, LoginThrottle, SecurityHeadersMiddleware
 
 log = logging.getLogger("civicflow.web")
@@ -39,16 +41,21 @@ class AppContext:
     scheduler_interval: float | None = 5.0  # None: no in-process scheduler
     manage_db: bool = True
     refreshers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    attachments: AttachmentStore | None = None  # files under <data dir>/attachments
+    mailer: Mailer | None = None  # set when CIVICFLOW_SMTP_HOST is configured
 
 
 async def scheduler_loop(engine: Engine, interval: float,
                          refreshers: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
-    """Wake due timers until cancelled. Errors are logged, never fatal: the next sweep retries."""
+    """Wake due timers and escalate overdue tasks until cancelled. Errors are logged, never fatal: the next sweep
+    retries."""
     while True:
         try:
             for refresh in refreshers:
                 await refresh()
             while await engine.wake_due_timers() > 0:
+                pass
+            while await engine.escalate_overdue() > 0:
                 pass
         except Exception:  # noqa: BLE001 - a scheduler must survive a bad sweep
             log.exception("timer sweep failed")
@@ -61,6 +68,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or Settings.from_env()
     ctx = AppContext(settings, engine or Engine(), db_config or default_db_config(settings.database_url),
                      scheduler_interval=scheduler_interval, manage_db=manage_db)
+    ctx.attachments = AttachmentStore(settings.data_dir / "attachments", settings.attachment_max_bytes)
+    smtp = SmtpSettings.from_env()
+    ctx.mailer = Mailer(smtp) if smtp else None
+
+    async def mail(notes: Any) -> None:
+        if ctx.mailer is not None:
+            await ctx.mailer.deliver(notes)
+
+    ctx.engine.notification_sinks.append(mail)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,11 +93,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if ctx.mailer is not None:
+                await ctx.mailer.flush()
             if ctx.manage_db:
                 await close_database()
 
     routes = [
-        Mount("/api/v1", routes=api.routes),
+        Mount("/api/v1", routes=[*api.routes, *collab.api_routes]),
         *pages.routes,
         Mount("/static/vendor/htmx", StaticFiles(directory=HTMX_DIR, check_dir=False), name="htmx"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from engine import authz
 from engine.authz import Actor
+from engine.collab import unread_count
 from engine.models import User
 from web.render import is_htmx
 from web.security import csrf_ok, session_user_id
@@ -49,6 +50,10 @@ def login_required(handler: Callable[[Request, Actor], Awaitable[Response]]) -> 
             form = await request.form()
             if not csrf_ok(request, form):
                 raise HTTPException(403, "页面已过期或请求来源无效(CSRF 校验失败),请刷新页面后重试。")
+            if any("\x00" in value for value in form.values() if isinstance(value, str)):
+                raise HTTPException(422, "提交的内容包含非法字符(NUL),未作任何更改。")
+        if not is_htmx(request):  # a full page: its top bar shows the unread notification badge
+            request.state.unread_notifications = await unread_count(actor.username)
         return await handler(request, actor)
 
     return wrapper

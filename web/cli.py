@@ -77,10 +77,16 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> None:
         from web.composition import install_workflows
+        from web.notify import install_mailer
 
         engine = Engine()
         engine.calendar = await load_calendar(settings.timezone)
-        await scheduler_loop(engine, args.interval, await install_workflows(engine))
+        mailer = install_mailer(engine)  # escalation notices are e-mailed from here too when SMTP is configured
+        try:
+            await scheduler_loop(engine, args.interval, await install_workflows(engine))
+        finally:
+            if mailer is not None:
+                await mailer.flush()
 
     try:
         asyncio.run(_with_db(settings, run))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.collab import CONTENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES, FILE_TYPES
+from web.roles import ROLES
+from web.security import MIN_PASSWORD_LENGTH
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -50,7 +54,18 @@ SCHEMAS: dict[str, Any] = {
                             "assignee": _NULLABLE_STR, "owner": _NULLABLE_STR, "priority": {"type": "integer"},
                             "state": {"type": "string", "enum": ["READY", "CLAIMED", "DONE", "CANCELED"]},
                             "due_at": _DT, "created_at": _DT, "completed_at": _DT, "completed_by": _NULLABLE_STR,
-                            "form": {"type": ["object", "null"]}, "actionable": {"type": "boolean"}}},
+                            "form": {"type": ["object", "null"]}, "actionable": {"type": "boolean"},
+                            "escalated_at": _DT}},
+    "Attachment": {"type": "object", "required": ["id", "instance_id", "task_id", "filename", "content_type", "size",
+                                                  "sha256", "uploaded_by", "created_at", "download_url"],
+                   "properties": {"id": {"type": "integer"}, "instance_id": {"type": "string"},
+                                  "task_id": _NULLABLE_STR, "filename": {"type": "string"},
+                                  "content_type": {"type": "string", "enum": CONTENT_TYPES},
+                                  "size": {"type": "integer"},
+                                  "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                  "uploaded_by": {"type": "string"}, "created_at": {"type": "string",
+                                                                                    "format": "date-time"},
+                                  "download_url": {"type": "string"}}},
     "Instance": {"type": "object", "required": ["id", "process_key", "version", "business_key", "org_unit", "status",
                                                 "ready_tasks"],
                  "properties": {"id": {"type": "string", "format": "uuid"}, "process_key": {"type": "string"},
@@ -64,7 +79,9 @@ SCHEMAS: dict[str, Any] = {
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "CivicFlow API", "version": "1.0.0",
-             "description": "Processes, instances and tasks of the CivicFlow workflow system."},
+             "description": "Processes, instances and tasks of the CivicFlow workflow system. Strings in requests "
+                            "must not contain NUL (U+0000): such a body or query parameter gets 400, such a "
+                            "path parameter names nothing (404)."},
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearer": []}],
     "components": {
@@ -95,8 +112,11 @@ OPENAPI: dict[str, Any] = {
         "/instances": {"post": _op(
             "Start an instance", {"201": _json(_ref("Instance"), "Started")}, 400, 401, 403, 404, 422,
             body={"type": "object", "required": ["process_key"],
-                  "properties": {"process_key": {"type": "string"}, "business_key": {"type": "string"},
-                                 "org_unit": {"type": "string"}, "data": {"type": "object"}}})},
+                  "properties": {"process_key": {"type": "string", "minLength": 1, "maxLength": 100},
+                                 "business_key": {"type": ["string", "null"], "maxLength": 100},
+                                 "org_unit": {"type": "string", "maxLength": 32,
+                                              "description": "default: your own org unit"},
+                                 "data": {"type": "object", "description": "fields of the start form"}}})},
         "/instances/{instance_id}": {"get": _op(
             "An instance with its ready tasks", {"200": _json(_ref("Instance"), "Instance")}, 401, 403, 404,
             params=[{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
@@ -107,11 +127,13 @@ OPENAPI: dict[str, Any] = {
                                           "total": {"type": "integer"}, "page": {"type": "integer"},
                                           "page_size": {"type": "integer"}}}, "A page of tasks")},
             400, 401,
-            params=[{"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
-                    {"name": "process_key", "in": "query", "schema": {"type": "string"}},
+            params=[{"name": "mine", "in": "query", "schema": {  # true/false (any case), 1/0
+                        "type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$"}},
+                    {"name": "process_key", "in": "query", "schema": {"type": "string", "maxLength": 100}},
                     {"name": "state", "in": "query",
                      "schema": {"type": "string", "enum": ["READY", "CLAIMED", "DONE", "CANCELED"]}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                "maximum": 1_000_000}},
                     {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                      "maximum": 200}}])},
         "/tasks/{task_id}": {"get": _op("A task with its form JSON Schema", {"200": _json(_ref("Task"), "Task")},
@@ -123,14 +145,47 @@ OPENAPI: dict[str, Any] = {
         "/tasks/{task_id}/complete": {"post": _op(
             "Complete a task with its form data", {"200": _json(_ref("Instance"), "The updated instance")},
             400, 401, 403, 404, 409, 422, params=[_TASK_ID],
-            body={"type": "object", "properties": {"data": {"type": "object"}, "lock_version": {"type": "integer"}}})},
+            body={"type": "object", "properties": {
+                "data": {"type": "object"}, "lock_version": {"type": "integer"},
+                "opinion": {"type": "string", "maxLength": 2000,
+                            "description": "审批意见, recorded as a comment; required (non-empty, or an earlier "
+                                           "comment by you on the task) where the step has requireOpinion: else "
+                                           "422 with field opinion, code required"}}})},
+        "/tasks/{task_id}/attachments": {"post": {
+            "summary": "Attach a file to a task",
+            "description": f"multipart/form-data with one field `file`. Allowed: {', '.join(sorted(FILE_TYPES))} (by "
+                           "extension AND content); at most "
+                           f"{DEFAULT_MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB by default "
+                           "(CIVICFLOW_ATTACHMENT_MAX_MB). A refused file gets 422 with field `file` and code "
+                           "required / empty / type / too_large / "
+                           "content_mismatch, and nothing is stored. The same bytes attached to the same task again "
+                           "return the existing attachment with 200.",
+            "parameters": [_TASK_ID],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"201": _json(_ref("Attachment"), "Stored"),
+                          "200": _json(_ref("Attachment"), "Already attached: the existing attachment"),
+                          **_errors(400, 401, 403, 404, 422)}}},
+        "/attachments/{attachment_id}": {"get": {
+            "summary": "Download an attachment (the case must be in your scope)",
+            "parameters": [{"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {
+                "description": "The file, with its stored content type and Content-Disposition: attachment",
+                "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CONTENT_TYPES}},
+                **_errors(401, 403, 404)}}},
         "/users": {"post": _op(
             "Create a user (admin)", {"201": _json({"type": "object", "required": ["id", "username"]}, "Created")},
             400, 401, 403, 422,
             body={"type": "object", "required": ["username", "display_name", "password", "org_unit", "roles"],
-                  "properties": {"username": {"type": "string"}, "display_name": {"type": "string"},
-                                 "password": {"type": "string"}, "org_unit": {"type": "string"},
-                                 "roles": {"type": "array", "items": {"type": "string"}}}})},
+                  "properties": {
+                      # letters (any script), digits, "_" and ".", with at least one letter or digit
+                      "username": {"type": "string", "maxLength": 64, "pattern": r"^[\w.]*[^\W_][\w.]*$"},
+                      "display_name": {"type": "string", "maxLength": 100, "pattern": r"\S"},
+                      "password": {"type": "string", "minLength": MIN_PASSWORD_LENGTH},
+                      "org_unit": {"type": "string", "maxLength": 32, "description": "an org unit in your scope"},
+                      "roles": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": sorted(ROLES)}}}})},
         "/org-units": {"get": _op("Org units in your scope (admin)", {"200": _json(
             {"type": "object", "required": ["items"]}, "Org units")}, 401, 403)},
     },

@@ -17,9 +17,9 @@ from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError
 from engine.models import AuditEvent, HumanTask, OrgUnit, ProcessDefinition, ProcessInstance, User
-from engine.runtime import ProcessScriptError
+from engine.runtime import ProcessScriptError, parse_uuid
 from engine.specs import DeployedSpec
-from web import admin, cemetery, dashboard, dibao, inbox, projects, social_org
+from web import admin, cemetery, collab, dashboard, dibao, inbox, projects, social_org
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
 from web.forms import coerce_form, error_message_zh, render_form
@@ -71,10 +71,8 @@ async def home(request: Request) -> Response:
 # -- inbox: see web/inbox.py ----------------------------------------------------------------------
 
 async def _visible_task(actor: Actor, task_id: str) -> HumanTask:
-    try:
-        task = await HumanTask.get_or_none(id=task_id)
-    except (ValueError, TypeError):
-        task = None
+    key = parse_uuid(task_id)
+    task = await HumanTask.get_or_none(id=key) if key is not None else None
     if task is None:
         raise HTTPException(404, "待办事项不存在。")
     if not authz.can_see_path(actor, task.org_path):
@@ -158,9 +156,16 @@ async def domain_task_url(task: HumanTask) -> str | None:
 @login_required
 async def task_page(request: Request, actor: Actor) -> Response:
     task = await _visible_task(actor, request.path_params["task_id"])
+    return await render_task(request, actor, task, submit=request.method == "POST")
+
+
+async def render_task(request: Request, actor: Actor, task: HumanTask, *, submit: bool = False,
+                      collab_errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    """The task page; with `submit`, first complete the task with the posted form. `collab_errors`: a failed
+    collaboration action (web.collab) shown in its section."""
     domain_url = await domain_task_url(task)
     if domain_url is not None:
-        if request.method == "POST":
+        if submit:
             raise HTTPException(409, "该事项须在业务页面中办理。")
         return page(request, "error.html", {"title": task.name, "status": 200,
                                             "detail": "该事项须在业务页面中办理(需要录入评分、批次等业务数据)。",
@@ -172,14 +177,19 @@ async def task_page(request: Request, actor: Actor) -> Response:
     actionable = authz.can_act(actor, task)
     errors: list[FieldError] = []
     data: dict[str, Any] | None = None
-    status = 200
-    if request.method == "POST":
+    meta = deployed.human_tasks.get(task.bpmn_id)
+    form_opinion = bool(schema and "opinion" in (schema.get("properties") or {}))  # else a separate 审批意见 box
+    opinion = ""
+    if submit:
         if not actionable:
-            raise HTTPException(403, "您无权办理该事项。")
+            raise HTTPException(403, "您无权办理该事项。" if task.owner is None else
+                                "该事项处于委托中:受托人提交处理意见、交回委托人后,由委托人办理。")
         form = await request.form()
-        data = coerce_form(schema, form) if schema else {k: v for k, v in form.items() if k != "csrf_token"}
+        fields = {k: form.getlist(k) for k in dict.fromkeys(form.keys()) if k != "opinion" or form_opinion}
+        opinion = "" if form_opinion else str(form.get("opinion", "")).strip()
+        data = coerce_form(schema, fields) if schema else {k: v[-1] for k, v in fields.items() if k != "csrf_token"}
         try:
-            await engine.complete_task(task.id, data, actor=actor.username)
+            await engine.complete_task(task.id, data, actor=actor.username, opinion=opinion or None)
         except FormValidationError as exc:
             errors, status = exc.errors, 422
         except (ConflictError, InvalidTaskState) as exc:
@@ -203,9 +213,12 @@ async def task_page(request: Request, actor: Actor) -> Response:
     return page(request, "task.html", {
         "task": task, "instance": instance, "facts": await _instance_facts(instance, deployed.name),
         "form_html": render_form(schema, data, errors) if schema else None,
-        "errors": [(e, error_message_zh(e, schema or {})) for e in errors],
+        "errors": [(e, error_message_zh(e, schema or {})) for e in errors if form_opinion or e.field != "opinion"],
         "actionable": actionable, "can_claim": authz.can_claim(actor, task), "context_item": context_item,
         "summary": summary_rows(instance.data, deployed),
+        "require_opinion": bool(meta and meta.require_opinion), "form_opinion": form_opinion, "opinion": opinion,
+        "opinion_error": not form_opinion and any(e.field == "opinion" for e in errors),
+        "collab_errors": collab_errors or {}, **await collab.task_context(request, actor, task),
     }, status_code=status)
 
 
@@ -249,6 +262,12 @@ async def instance_page(request: Request, actor: Actor) -> Response:
         raise HTTPException(404, "办件不存在。") from exc
     if not authz.can_see_path(actor, instance.org_path):
         raise HTTPException(403, "您无权查看该办件。")
+    return await render_instance(request, actor, instance)
+
+
+async def render_instance(request: Request, actor: Actor, instance: ProcessInstance, *,
+                          collab_errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    engine = ctx_of(request).engine
     deployed = await engine.specs.get(instance.definition_id)
     states = await engine.diagram_states(instance)
     tasks = await HumanTask.filter(instance_id=instance.id).order_by("created_at")
@@ -260,10 +279,13 @@ async def instance_page(request: Request, actor: Actor) -> Response:
         "diagram": render_svg(deployed.bpmn_xml, states, process_id=instance.process_key, lane_labels=ROLES,
                               natural_size=True),
         "summary": summary_rows(instance.data, deployed), "org_names": org_names, "process_name": deployed.name,
-        "names": await actor_names({e.actor for e in events} | {t.assignee for t in tasks if t.assignee}),
+        "names": await actor_names({e.actor for e in events} | {t.assignee for t in tasks if t.assignee}
+                                   | {str(e.payload.get(k)) for e in events for k in ("to", "from", "owner")
+                                      if isinstance(e.payload.get(k), str)}),
         "open_tasks": [t for t in tasks if t.state in authz.OPEN_STATES],
         "can_act": {str(t.id): authz.can_act(actor, t) for t in tasks},
-    })
+        "collab_errors": collab_errors or {}, **await collab.instance_context(request, actor, instance),
+    }, status_code=status)
 
 
 # -- start ---------------------------------------------------------------------------------------
@@ -328,12 +350,15 @@ async def http_error(request: Request, exc: Exception) -> Response:
         from web.api import error_response
 
         return error_response(exc.status_code, "http_error", exc.detail or "error")
-    titles = {401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求", 429: "请求过于频繁"}
+    titles = {401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求", 422: "提交的内容无效",
+              429: "请求过于频繁"}
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii() else None
     if request.state.__dict__.get("actor") is None:
         await load_actor(request)
-    return page(request, "error.html", {"title": titles.get(exc.status_code, "出错了"), "detail": detail,
-                                        "status": exc.status_code}, status_code=exc.status_code)
+    response = page(request, "error.html", {"title": titles.get(exc.status_code, "出错了"), "detail": detail,
+                                            "status": exc.status_code}, status_code=exc.status_code)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -361,6 +386,7 @@ routes = [
     Route("/instances/{instance_id}", instance_page),
     Route("/start", start_list),
     Route("/start/{key}", start_form, methods=["GET", "POST"]),
+    *collab.routes,
     *admin.routes,
     *dibao.routes,
     *cemetery.routes,

@@ -33,7 +33,8 @@ def is_htmx(request: Request) -> bool:
 
 
 def flash(request: Request, message: str, kind: str = "success") -> None:
-    request.session.setdefault("flash", []).append({"message": message, "kind": kind})
+    # Assign, never mutate in place: the session middleware only saves what was set (a second flash was lost).
+    request.session["flash"] = [*request.session.get("flash", []), {"message": message, "kind": kind}]
 
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:

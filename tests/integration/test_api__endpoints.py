@@ -13,6 +13,7 @@ import pytest
 
 from engine.models import ApiToken, HumanTask, ProcessInstance, User
 from tests.conftest import TEST_PASSWORD, WEB_USERS, api_token
+from web.security import issue_token
 
 API = "/api/v1"
 ACCEPT_OK = {"applicant_name": "张三", "members": [{"name": "张三", "monthly_income": 120},
@@ -43,6 +44,12 @@ async def start(client: Any, headers: dict[str, str], business_key: str = "B-1",
                           headers=headers)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+async def auth(username: str) -> dict[str, str]:
+    """A bearer token issued directly (POST /auth/token is tested on its own; argon2 is slow on purpose)."""
+    token, _ = await issue_token(await User.get(username=username))
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def task_row(task_id: str) -> HumanTask:
@@ -136,30 +143,45 @@ PROTECTED = [
 ]
 
 
+BAD_AUTH = [None, "Bearer cf_garbage-token", "Bearer ", "Basic dGhfY2xlcms6eA==", "cf_x", "Bearer cf_x extra"]
+
+
 @pytest.mark.parametrize("method, path", PROTECTED, ids=[f"{m} {p.split('/')[1]}{p.count('/')}" for m, p in PROTECTED])
-@pytest.mark.parametrize("auth", [None, "Bearer cf_garbage-token", "Bearer ", "Basic dGhfY2xlcms6eA==", "cf_x"])
-async def test_protected_endpoints_need_a_valid_token(client: Any, method: str, path: str, auth: str | None) -> None:
-    headers = {"Authorization": auth} if auth is not None else {}
+async def test_protected_endpoints_need_a_valid_token(client: Any, method: str, path: str) -> None:
     body = {"process_key": "showcase", "username": "x_new", "display_name": "x", "password": "p" * 10,
             "org_unit": "511400", "roles": ["admin"], "data": {}}
-    r = await client.request(method, f"{API}{path}", json=body, headers=headers)
-    assert_error(r, 401, "unauthenticated")
-    assert r.headers.get("www-authenticate") == "Bearer"
+    for bad in BAD_AUTH:
+        headers = {"Authorization": bad} if bad is not None else {}
+        r = await client.request(method, f"{API}{path}", json=body, headers=headers)
+        assert_error(r, 401, "unauthenticated")
+        assert r.headers.get("www-authenticate") == "Bearer"
     assert await ProcessInstance.all().count() == 0
     assert not await User.exists(username="x_new")
+    # a revoked token is refused the same way
+    headers = await auth("admin")
+    await client.delete(f"{API}/auth/token", headers=headers)
+    assert_error(await client.request(method, f"{API}{path}", json=body, headers=headers), 401, "unauthenticated")
+    assert await ProcessInstance.all().count() == 0
 
 
-@pytest.mark.parametrize("method, path", [("PUT", "/processes"), ("GET", "/auth/token"), ("DELETE", "/instances"),
-                                          ("GET", f"/tasks/{uuid.uuid4()}/claim"), ("PATCH", "/users")])
-async def test_wrong_method_is_405_json(client: Any, method: str, path: str) -> None:
-    headers = await api_token(client, "admin")
-    r = await client.request(method, f"{API}{path}", headers=headers)
-    assert_error(r, 405)
-    assert "<html" not in r.text
+@pytest.mark.parametrize("method, path, allow", [
+    ("PUT", "/processes", "GET, HEAD"), ("GET", "/auth/token", "DELETE, POST"), ("DELETE", "/instances", "POST"),
+    ("GET", f"/tasks/{uuid.uuid4()}/claim", "POST"), ("PATCH", "/users", "POST"), ("TRACE", "/org-units", "GET, HEAD"),
+    ("POST", "/openapi.json", "GET, HEAD"),
+])
+async def test_wrong_method_is_405_json_with_allow(client: Any, method: str, path: str, allow: str) -> None:
+    headers = await auth("admin")
+    before = await ProcessInstance.all().count()
+    for h in (headers, {}):  # the method is wrong whether or not the caller is authenticated
+        r = await client.request(method, f"{API}{path}", headers=h, json={"process_key": "showcase"})
+        assert_error(r, 405, "method_not_allowed")
+        assert "<html" not in r.text
+        assert r.headers["allow"] == allow
+    assert await ProcessInstance.all().count() == before
 
 
 async def test_unknown_api_path_is_404_json(client: Any) -> None:
-    headers = await api_token(client, "admin")
+    headers = await auth("admin")
     assert_error(await client.get(f"{API}/no-such-thing", headers=headers), 404)
 
 
@@ -167,14 +189,14 @@ async def test_unknown_api_path_is_404_json(client: Any) -> None:
 
 
 async def test_list_processes(client: Any) -> None:
-    headers = await api_token(client, "wl_clerk")
+    headers = await auth("wl_clerk")
     r = await client.get(f"{API}/processes", headers=headers)
     assert r.status_code == 200
     assert r.json() == {"items": [{"key": "showcase", "name": "引擎演示流程", "latest_version": 1}]}
 
 
 async def test_get_process_with_versions_and_start_form(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     r = await client.get(f"{API}/processes/showcase", headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -185,7 +207,7 @@ async def test_get_process_with_versions_and_start_form(client: Any) -> None:
 
 
 async def test_get_unknown_process_is_404(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     err = assert_error(await client.get(f"{API}/processes/nope", headers=headers), 404, "not_found")
     assert "nope" in err["message"]
 
@@ -194,7 +216,7 @@ async def test_get_unknown_process_is_404(client: Any) -> None:
 
 
 async def test_start_instance_returns_it_with_ready_tasks(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     r = await client.post(f"{API}/instances", json={"process_key": "showcase", "business_key": "B-9"},
                           headers=headers)
     assert r.status_code == 201, r.text
@@ -210,13 +232,13 @@ async def test_start_instance_returns_it_with_ready_tasks(client: Any) -> None:
 
 
 async def test_start_instance_in_a_sub_unit_of_own_scope(client: Any) -> None:
-    headers = await api_token(client, "dp_county")
+    headers = await auth("dp_county")
     body = await start(client, headers, org_unit="511402002")
     assert body["org_unit"] == "511402002" and body["ready_tasks"][0]["org_unit"] == "511402002"
 
 
 async def test_start_instance_unknown_org_unit_is_422(client: Any) -> None:
-    headers = await api_token(client, "admin")
+    headers = await auth("admin")
     r = await client.post(f"{API}/instances", json={"process_key": "showcase", "org_unit": "999999"}, headers=headers)
     err = assert_error(r, 422, "validation_failed")
     assert [f["field"] for f in err["fields"]] == ["org_unit"]
@@ -224,7 +246,7 @@ async def test_start_instance_unknown_org_unit_is_422(client: Any) -> None:
 
 
 async def test_start_instance_undeclared_data_field_is_422(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     r = await client.post(f"{API}/instances", json={"process_key": "showcase", "data": {"standard": 1, "foo": "x"}},
                           headers=headers)
     err = assert_error(r, 422, "validation_failed")
@@ -235,7 +257,7 @@ async def test_start_instance_undeclared_data_field_is_422(client: Any) -> None:
 @pytest.mark.parametrize("username, org_unit", [("th_clerk", "511402002"), ("th_clerk", "511400"),
                                                 ("dp_county", "511421001"), ("rs_county", "511402")])
 async def test_start_instance_outside_scope_is_403(client: Any, username: str, org_unit: str) -> None:
-    headers = await api_token(client, username)
+    headers = await auth(username)
     r = await client.post(f"{API}/instances", json={"process_key": "showcase", "org_unit": org_unit},
                           headers=headers)
     assert_error(r, 403, "forbidden")
@@ -243,13 +265,13 @@ async def test_start_instance_outside_scope_is_403(client: Any, username: str, o
 
 
 async def test_start_instance_unknown_process_is_404(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     assert_error(await client.post(f"{API}/instances", json={"process_key": "nope"}, headers=headers), 404,
                  "not_found")
     assert await ProcessInstance.all().count() == 0
 
 
-@pytest.mark.parametrize("body, status, fields", [
+START_BAD_BODIES = [
     (b"[]", 400, None),
     (b'"showcase"', 400, None),
     (b"{", 400, None),
@@ -258,12 +280,16 @@ async def test_start_instance_unknown_process_is_404(client: Any) -> None:
     (b'{"process_key": "showcase", "data": [1]}', 422, ["data"]),
     (b'{"process_key": "showcase", "org_unit": 511402001}', 422, ["org_unit"]),
     (b'{"process_key": "showcase", "business_key": 7}', 422, ["business_key"]),
-])
-async def test_start_instance_bad_body(client: Any, body: bytes, status: int, fields: list[str] | None) -> None:
-    headers = {**await api_token(client, "th_clerk"), "content-type": "application/json"}
-    err = assert_error(await client.post(f"{API}/instances", content=body, headers=headers), status)
-    if fields is not None:
-        assert [f["field"] for f in err["fields"]] == fields
+    (b'{"process_key": "showcase", "business_key": "' + b"x" * 101 + b'"}', 422, ["business_key"]),
+]
+
+
+async def test_start_instance_bad_body(client: Any) -> None:
+    headers = {**await auth("th_clerk"), "content-type": "application/json"}
+    for body, status, fields in START_BAD_BODIES:
+        err = assert_error(await client.post(f"{API}/instances", content=body, headers=headers), status)
+        if fields is not None:
+            assert [f["field"] for f in err["fields"]] == fields, body
     assert await ProcessInstance.all().count() == 0
 
 
@@ -271,27 +297,27 @@ async def test_start_instance_bad_body(client: Any, body: bytes, status: int, fi
 
 
 async def test_get_instance(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     started = await start(client, headers)
     r = await client.get(f"{API}/instances/{started['id']}", headers=headers)
     assert r.status_code == 200
     assert r.json() == started
     # read-only visibility up the tree
-    r = await client.get(f"{API}/instances/{started['id']}", headers=await api_token(client, "city_mgr"))
+    r = await client.get(f"{API}/instances/{started['id']}", headers=await auth("city_mgr"))
     assert r.status_code == 200 and r.json()["id"] == started["id"]
 
 
-@pytest.mark.parametrize("instance_id", [str(uuid.uuid4()), "not-a-uuid", "1", "%20"])
-async def test_get_unknown_instance_is_404(client: Any, instance_id: str) -> None:
-    headers = await api_token(client, "admin")
-    await start(client, await api_token(client, "th_clerk"))
-    assert_error(await client.get(f"{API}/instances/{instance_id}", headers=headers), 404, "not_found")
+async def test_get_unknown_instance_is_404(client: Any) -> None:
+    headers = await auth("admin")
+    await start(client, await auth("th_clerk"))
+    for instance_id in (str(uuid.uuid4()), "not-a-uuid", "1", "%20", "00000000-0000-0000-0000-00000000000g"):
+        assert_error(await client.get(f"{API}/instances/{instance_id}", headers=headers), 404, "not_found")
 
 
 @pytest.mark.parametrize("username", ["dsq_clerk", "rs_county", "wl_clerk"])
 async def test_get_instance_out_of_scope_is_403(client: Any, username: str) -> None:
-    started = await start(client, await api_token(client, "th_clerk"))
-    r = await client.get(f"{API}/instances/{started['id']}", headers=await api_token(client, username))
+    started = await start(client, await auth("th_clerk"))
+    r = await client.get(f"{API}/instances/{started['id']}", headers=await auth(username))
     err = assert_error(r, 403, "forbidden")
     assert "B-1" not in err["message"] and "511402001" not in r.text
 
@@ -307,8 +333,8 @@ async def _accept(client: Any, headers: dict[str, str], instance: dict[str, Any]
 
 
 async def test_list_tasks_filters_and_paging(client: Any) -> None:
-    clerk = await api_token(client, "th_clerk")
-    dsq = await api_token(client, "dsq_clerk")
+    clerk = await auth("th_clerk")
+    dsq = await auth("dsq_clerk")
     first = await start(client, clerk, "B-1")
     await start(client, clerk, "B-2")
     await start(client, dsq, "B-3")
@@ -331,7 +357,7 @@ async def test_list_tasks_filters_and_paging(client: Any) -> None:
     assert (await get(clerk, "?process_key=showcase"))["total"] == 5
     assert (await get(clerk, "?process_key=other"))["total"] == 0
     # the county sees both townships, read only
-    county = await api_token(client, "dp_county")
+    county = await auth("dp_county")
     assert (await get(county))["total"] == 6
     assert (await get(county, "?mine=true"))["total"] == 0
     # paging: items are a stable slice, total is the whole count
@@ -346,19 +372,20 @@ async def test_list_tasks_filters_and_paging(client: Any) -> None:
     assert (p2["page"], p2["page_size"]) == (2, 2)
 
 
-@pytest.mark.parametrize("query", ["page_size=0", "page_size=201", "page_size=abc", "page=0", "page=x",
-                                   "mine=maybe", "state=OPEN", "page_size=-1"])
-async def test_list_tasks_bad_parameters_are_400(client: Any, query: str) -> None:
-    headers = await api_token(client, "th_clerk")
-    err = assert_error(await client.get(f"{API}/tasks?{query}", headers=headers), 400, "invalid_parameter")
-    assert query.split("=")[0] in err["message"]
+async def test_list_tasks_bad_parameters_are_400(client: Any) -> None:
+    headers = await auth("th_clerk")
+    for query in ("page_size=0", "page_size=201", "page_size=abc", "page=0", "page=x", "mine=maybe", "state=OPEN",
+                  "page_size=-1", "state=ready"):
+        err = assert_error(await client.get(f"{API}/tasks?{query}", headers=headers), 400, "invalid_parameter")
+        assert query.split("=")[0] in err["message"], query
+    assert (await client.get(f"{API}/tasks?page_size=200&page=1&mine=1", headers=headers)).status_code == 200
 
 
 # -- GET /tasks/{id} ------------------------------------------------------------------------------------------------
 
 
 async def test_get_task_includes_form_schema(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     task_id = (await start(client, headers))["ready_tasks"][0]["id"]
     r = await client.get(f"{API}/tasks/{task_id}", headers=headers)
     assert r.status_code == 200, r.text
@@ -367,20 +394,20 @@ async def test_get_task_includes_form_schema(client: Any) -> None:
     assert body["form"]["title"] == "受理"
     assert body["form"]["required"] == ["applicant_name", "members"]
     assert set(body["form"]["properties"]) == {"applicant_name", "members", "delegated"}
-    r = await client.get(f"{API}/tasks/{task_id}", headers=await api_token(client, "admin"))
+    r = await client.get(f"{API}/tasks/{task_id}", headers=await auth("admin"))
     assert r.status_code == 200 and r.json()["actionable"] is False
 
 
 @pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-uuid"])
 async def test_get_unknown_task_is_404(client: Any, task_id: str) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     await start(client, headers)
     assert_error(await client.get(f"{API}/tasks/{task_id}", headers=headers), 404, "not_found")
 
 
 async def test_get_task_out_of_scope_is_403(client: Any) -> None:
-    task_id = (await start(client, await api_token(client, "th_clerk")))["ready_tasks"][0]["id"]
-    r = await client.get(f"{API}/tasks/{task_id}", headers=await api_token(client, "wl_clerk"))
+    task_id = (await start(client, await auth("th_clerk")))["ready_tasks"][0]["id"]
+    r = await client.get(f"{API}/tasks/{task_id}", headers=await auth("wl_clerk"))
     assert_error(r, 403, "forbidden")
     assert "受理" not in r.text
 
@@ -390,16 +417,16 @@ async def test_get_task_out_of_scope_is_403(client: Any) -> None:
 
 async def _second_clerk(client: Any) -> dict[str, str]:
     """Another township clerk at 通惠 (same role, same org unit as th_clerk)."""
-    admin = await api_token(client, "admin")
+    admin = await auth("admin")
     r = await client.post(f"{API}/users", json={"username": "th_clerk2", "display_name": "通惠经办二",
                                                 "password": TEST_PASSWORD, "org_unit": "511402001",
                                                 "roles": ["township_clerk"]}, headers=admin)
     assert r.status_code == 201, r.text
-    return await api_token(client, "th_clerk2")
+    return await auth("th_clerk2")
 
 
 async def test_claim_then_another_eligible_user_gets_409(client: Any) -> None:
-    clerk = await api_token(client, "th_clerk")
+    clerk = await auth("th_clerk")
     clerk2 = await _second_clerk(client)
     task_id = (await start(client, clerk))["ready_tasks"][0]["id"]
     r = await client.post(f"{API}/tasks/{task_id}/claim", headers=clerk)
@@ -419,9 +446,9 @@ async def test_claim_then_another_eligible_user_gets_409(client: Any) -> None:
 
 
 async def test_claim_by_ineligible_user_is_403(client: Any) -> None:
-    clerk = await api_token(client, "th_clerk")
+    clerk = await auth("th_clerk")
     task_id = (await start(client, clerk))["ready_tasks"][0]["id"]
-    r = await client.post(f"{API}/tasks/{task_id}/claim", headers=await api_token(client, "th_reviewer"))
+    r = await client.post(f"{API}/tasks/{task_id}/claim", headers=await auth("th_reviewer"))
     assert_error(r, 403, "forbidden")
     row = await task_row(task_id)
     assert (row.state, row.assignee) == ("READY", None)
@@ -429,20 +456,20 @@ async def test_claim_by_ineligible_user_is_403(client: Any) -> None:
 
 @pytest.mark.parametrize("task_id", [str(uuid.uuid4()), "not-a-uuid"])
 async def test_claim_unknown_task_is_404(client: Any, task_id: str) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     assert_error(await client.post(f"{API}/tasks/{task_id}/claim", headers=headers), 404, "not_found")
 
 
 async def test_unclaim(client: Any) -> None:
-    clerk = await api_token(client, "th_clerk")
+    clerk = await auth("th_clerk")
     clerk2 = await _second_clerk(client)
     task_id = (await start(client, clerk))["ready_tasks"][0]["id"]
     assert (await client.post(f"{API}/tasks/{task_id}/claim", headers=clerk)).status_code == 200
-    for other in (clerk2, await api_token(client, "admin"), await api_token(client, "dp_county")):
+    for other in (clerk2, await auth("admin"), await auth("dp_county")):
         assert_error(await client.post(f"{API}/tasks/{task_id}/unclaim", headers=other), 403, "forbidden")
         row = await task_row(task_id)
         assert (row.state, row.assignee) == ("CLAIMED", "th_clerk")
-    assert_error(await client.post(f"{API}/tasks/{task_id}/unclaim", headers=await api_token(client, "wl_clerk")),
+    assert_error(await client.post(f"{API}/tasks/{task_id}/unclaim", headers=await auth("wl_clerk")),
                  403, "forbidden")
     r = await client.post(f"{API}/tasks/{task_id}/unclaim", headers=clerk)
     assert r.status_code == 200, r.text
@@ -455,7 +482,7 @@ async def test_unclaim(client: Any) -> None:
 
 
 async def test_unclaim_unknown_task_is_404(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     assert_error(await client.post(f"{API}/tasks/{uuid.uuid4()}/unclaim", headers=headers), 404, "not_found")
 
 
@@ -463,7 +490,7 @@ async def test_unclaim_unknown_task_is_404(client: Any) -> None:
 
 
 async def test_complete_returns_updated_instance_with_next_tasks(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     started = await start(client, headers)
     task_id = started["ready_tasks"][0]["id"]
     r = await client.post(f"{API}/tasks/{task_id}/complete",
@@ -486,7 +513,7 @@ async def test_complete_returns_updated_instance_with_next_tasks(client: Any) ->
 
 
 async def test_complete_with_invalid_data_is_422_per_field_and_changes_nothing(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     started = await start(client, headers)
     task_id = started["ready_tasks"][0]["id"]
     data = {"applicant_name": "", "members": [{"name": "张三", "monthly_income": "abc"}, {"monthly_income": -1}],
@@ -499,7 +526,7 @@ async def test_complete_with_invalid_data_is_422_per_field_and_changes_nothing(c
     row = await task_row(task_id)
     assert (row.state, row.assignee, row.completed_at) == ("READY", None, None)
     assert await instance_version(started["id"]) == started["lock_version"]
-    assert (await ProcessInstance.get(id=started["id"])).data == {}
+    assert (await ProcessInstance.get(id=started["id"])).data == {"case_org_unit": "511402001"}  # only the start
     assert await HumanTask.filter(instance_id=started["id"]).count() == 1
 
 
@@ -508,7 +535,7 @@ async def test_complete_with_invalid_data_is_422_per_field_and_changes_nothing(c
     ({}, 422), (["data"], 400),
 ])
 async def test_complete_bad_body(client: Any, body: Any, status: int) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     started = await start(client, headers)
     task_id = started["ready_tasks"][0]["id"]
     assert_error(await client.post(f"{API}/tasks/{task_id}/complete", json=body, headers=headers), status)
@@ -517,7 +544,7 @@ async def test_complete_bad_body(client: Any, body: Any, status: int) -> None:
 
 
 async def test_complete_with_stale_lock_version_is_409(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     started = await start(client, headers)
     task_id = started["ready_tasks"][0]["id"]
     for stale in (started["lock_version"] - 1, started["lock_version"] + 1):
@@ -530,10 +557,10 @@ async def test_complete_with_stale_lock_version_is_409(client: Any) -> None:
 
 @pytest.mark.parametrize("username", ["th_reviewer", "dp_county", "admin", "city_mgr"])
 async def test_complete_by_wrong_role_is_403(client: Any, username: str) -> None:
-    started = await start(client, await api_token(client, "th_clerk"))
+    started = await start(client, await auth("th_clerk"))
     task_id = started["ready_tasks"][0]["id"]
     r = await client.post(f"{API}/tasks/{task_id}/complete", json={"data": ACCEPT_OK},
-                          headers=await api_token(client, username))
+                          headers=await auth(username))
     assert_error(r, 403, "forbidden")
     row = await task_row(task_id)
     assert (row.state, row.completed_by) == ("READY", None)
@@ -541,7 +568,7 @@ async def test_complete_by_wrong_role_is_403(client: Any, username: str) -> None
 
 
 async def test_complete_unknown_task_is_404(client: Any) -> None:
-    headers = await api_token(client, "th_clerk")
+    headers = await auth("th_clerk")
     r = await client.post(f"{API}/tasks/{uuid.uuid4()}/complete", json={"data": ACCEPT_OK}, headers=headers)
     assert_error(r, 404, "not_found")
 
@@ -553,7 +580,7 @@ NEW_USER = {"username": "new.clerk", "display_name": "新经办", "password": "l
 
 
 async def test_create_user_as_admin(client: Any) -> None:
-    r = await client.post(f"{API}/users", json=NEW_USER, headers=await api_token(client, "admin"))
+    r = await client.post(f"{API}/users", json=NEW_USER, headers=await auth("admin"))
     assert r.status_code == 201, r.text
     body = r.json()
     assert {k: body[k] for k in ("username", "display_name", "org_unit", "roles")} == {
@@ -569,34 +596,40 @@ async def test_create_user_as_admin(client: Any) -> None:
 
 @pytest.mark.parametrize("username", [u[0] for u in WEB_USERS if u[0] != "admin"])
 async def test_create_user_as_non_admin_is_403(client: Any, username: str) -> None:
-    r = await client.post(f"{API}/users", json=NEW_USER, headers=await api_token(client, username))
+    r = await client.post(f"{API}/users", json=NEW_USER, headers=await auth(username))
     assert_error(r, 403, "forbidden")
     assert not await User.exists(username="new.clerk")
 
 
-@pytest.mark.parametrize("change, fields", [
-    ({"username": "th_clerk"}, ["username"]),
+USER_PROBLEMS: list[tuple[dict[str, Any], list[str]]] = [
+    ({"username": "th_clerk"}, ["username"]),  # duplicate
     ({"username": "bad name!"}, ["username"]),
     ({"roles": ["superuser"]}, ["roles"]),
+    ({"roles": ["township_clerk", "superuser"]}, ["roles"]),
     ({"roles": []}, ["roles"]),
     ({"password": "short"}, ["password"]),
+    ({"password": "seven77"}, ["password"]),
     ({"display_name": "  "}, ["display_name"]),
     ({"org_unit": "000000"}, ["org_unit"]),
     ({"roles": "admin"}, ["roles"]),
     ({"password": None, "org_unit": 5}, ["org_unit", "password"]),
-])
-async def test_create_user_invalid_is_422(client: Any, change: dict[str, Any], fields: list[str]) -> None:
+]
+
+
+async def test_create_user_invalid_is_422(client: Any) -> None:
+    headers = await auth("admin")
     before = await User.all().count()
-    r = await client.post(f"{API}/users", json={**NEW_USER, **change}, headers=await api_token(client, "admin"))
-    err = assert_error(r, 422, "validation_failed")
-    assert sorted(f["field"] for f in err["fields"]) == fields
+    for change, fields in USER_PROBLEMS:
+        r = await client.post(f"{API}/users", json={**NEW_USER, **change}, headers=headers)
+        err = assert_error(r, 422, "validation_failed")
+        assert sorted(f["field"] for f in err["fields"]) == fields, change
     assert await User.all().count() == before
-    if change.get("username") == "th_clerk":
-        assert (await User.get(username="th_clerk")).display_name == "通惠经办"  # untouched
+    th = await User.get(username="th_clerk")
+    assert (th.display_name, th.org_unit_id, th.roles) == ("通惠经办", "511402001", ["township_clerk"])  # untouched
 
 
 async def test_create_user_bad_body_is_400(client: Any) -> None:
-    headers = {**await api_token(client, "admin"), "content-type": "application/json"}
+    headers = {**await auth("admin"), "content-type": "application/json"}
     assert_error(await client.post(f"{API}/users", content=b"[]", headers=headers), 400)
     assert_error(await client.post(f"{API}/users", content=b"{{", headers=headers), 400)
 
@@ -605,7 +638,7 @@ async def test_create_user_bad_body_is_400(client: Any) -> None:
 
 
 async def test_org_units_scoped_to_admin_subtree(client: Any) -> None:
-    admin = await api_token(client, "admin")
+    admin = await auth("admin")
     r = await client.get(f"{API}/org-units", headers=admin)
     assert r.status_code == 200
     assert [(o["code"], o["parent"]) for o in r.json()["items"]] == [
@@ -617,7 +650,7 @@ async def test_org_units_scoped_to_admin_subtree(client: Any) -> None:
                                                 "password": TEST_PASSWORD, "org_unit": "511421", "roles": ["admin"]},
                           headers=admin)
     assert r.status_code == 201, r.text
-    county_admin = await api_token(client, "rs_admin")
+    county_admin = await auth("rs_admin")
     r = await client.get(f"{API}/org-units", headers=county_admin)
     assert r.status_code == 200
     assert [o["code"] for o in r.json()["items"]] == ["511421", "511421001"]
@@ -631,4 +664,50 @@ async def test_org_units_scoped_to_admin_subtree(client: Any) -> None:
 
 @pytest.mark.parametrize("username", ["city_mgr", "dp_county", "th_clerk"])
 async def test_org_units_non_admin_is_403(client: Any, username: str) -> None:
-    assert_error(await client.get(f"{API}/org-units", headers=await api_token(client, username)), 403, "forbidden")
+    assert_error(await client.get(f"{API}/org-units", headers=await auth(username)), 403, "forbidden")
+
+
+# -- values the database cannot hold: refused with 4xx, never a 500 ---------------------------------------------------
+
+LONG = "k" * 101
+
+
+@pytest.mark.parametrize("method, path, body, status", [
+    ("GET", f"/processes/{LONG}", None, 404),
+    ("GET", "/processes/a%00b", None, 404),
+    ("GET", f"/tasks?process_key={LONG}", None, 400),
+    ("GET", "/tasks?process_key=a%00b", None, 400),
+    ("POST", "/instances", {"process_key": LONG}, 422),
+    ("POST", "/instances", {"process_key": "showcase", "org_unit": "1" * 33}, 422),
+    ("POST", "/instances", {"process_key": "showcase", "business_key": "a\x00b"}, 400),
+    ("POST", "/instances", {"process_key": "show\x00case"}, 400),
+    ("POST", "/instances", {"process_key": "showcase", "data": {"k\x00": 1}}, 400),
+    ("POST", "/users", {**NEW_USER, "display_name": "名" * 101}, 422),
+    ("POST", "/users", {**NEW_USER, "org_unit": "1" * 33}, 422),
+    ("POST", "/users", {**NEW_USER, "password": "long-enough\x00"}, 400),
+    ("POST", "/auth/token", {"username": "u" * 65, "password": "x"}, 401),
+    ("POST", "/auth/token", {"username": "th_\x00clerk", "password": TEST_PASSWORD}, 400),
+])
+async def test_values_the_database_cannot_hold_are_4xx(client: Any, method: str, path: str, body: Any,
+                                                       status: int) -> None:
+    headers = await auth("admin")
+    before = (await ProcessInstance.all().count(), await User.all().count())
+    assert_error(await client.request(method, f"{API}{path}", json=body, headers=headers), status)
+    assert (await ProcessInstance.all().count(), await User.all().count()) == before
+
+
+async def test_complete_with_nul_in_form_data_is_400(client: Any) -> None:
+    headers = await auth("th_clerk")
+    started = await start(client, headers)
+    task_id = started["ready_tasks"][0]["id"]
+    data = {**ACCEPT_OK, "applicant_name": "张\x00三"}
+    err = assert_error(await client.post(f"{API}/tasks/{task_id}/complete", json={"data": data}, headers=headers), 400)
+    assert "NUL" in err["message"]
+    assert (await task_row(task_id)).state == "READY"
+    assert await instance_version(started["id"]) == started["lock_version"]
+
+
+async def test_deeply_nested_body_is_400(client: Any) -> None:
+    headers = {**await auth("th_clerk"), "content-type": "application/json"}
+    body = b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert_error(await client.post(f"{API}/instances", content=body, headers=headers), 400, "invalid_json")
