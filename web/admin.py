@@ -19,6 +19,7 @@ from web.diagram import render_svg
 from web.render import flash, page
 from web.roles import ROLES
 from web.security import MIN_PASSWORD_LENGTH, hash_password
+from web.uploads import UploadError, read_upload
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
@@ -50,24 +51,19 @@ async def processes(request: Request, actor: Actor) -> Response:
     status = 200
     if request.method == "POST":
         form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str) or not upload.filename:
-            error, status = "请选择要上传的 BPMN 文件。", 422
+        try:
+            name, content = await read_upload(form, MAX_UPLOAD_BYTES, missing="请选择要上传的 BPMN 文件。",
+                                              too_big="文件过大(上限 2 MB)。")
+            if not name.endswith(".bpmn"):
+                raise UploadError("只能上传 .bpmn 文件。")
+            rows = await deploy_upload(request, actor, name, content)
+        except UploadError as exc:
+            error, status = str(exc), 422
+        except DeploymentError as exc:
+            error, status = f"部署失败,未做任何更改:{exc}", 422
         else:
-            content = await upload.read(MAX_UPLOAD_BYTES + 1)
-            name = upload.filename.rsplit("/", 1)[-1]
-            if len(content) > MAX_UPLOAD_BYTES:
-                error, status = "文件过大(上限 2 MB)。", 422
-            elif not name.endswith(".bpmn"):
-                error, status = "只能上传 .bpmn 文件。", 422
-            else:
-                try:
-                    rows = await deploy_upload(request, actor, name, content)
-                except DeploymentError as exc:
-                    error, status = f"部署失败,未做任何更改:{exc}", 422
-                else:
-                    flash(request, "已部署:" + "、".join(f"{r.name}(第 {r.version} 版)" for r in rows))
-                    return RedirectResponse("/admin/processes", status_code=303)
+            flash(request, "已部署:" + "、".join(f"{r.name}(第 {r.version} 版)" for r in rows))
+            return RedirectResponse("/admin/processes", status_code=303)
     rows = await ProcessDefinition.all().order_by("key", "-version")
     counts = {}
     for row in rows:

@@ -22,6 +22,7 @@ from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.models import HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
 from web.render import flash, page
+from web.uploads import UploadError, read_upload
 from workflows.common.models import ChecklistRecord, DrawRecord
 from workflows.social_org import campaign as campaigns
 from workflows.social_org import credit, kpi
@@ -147,21 +148,16 @@ async def org_import(request: Request, actor: Actor) -> Response:
     status = 200
     if request.method == "POST":
         form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str) or not upload.filename:
-            error, status = "请选择要导入的 .xlsx 或 .csv 文件。", 422
+        try:
+            name, content = await read_upload(form, MAX_UPLOAD_BYTES, missing="请选择要导入的 .xlsx 或 .csv 文件。",
+                                              too_big="文件过大(上限 5 MB)。")
+            report = await import_register(name, content, scope_path=actor.org_path, today=_today(request))
+        except UploadError as exc:
+            error, status = str(exc), 422
+        except ImportFileError as exc:
+            error, status = f"导入失败,未做任何更改:{exc}", 422
         else:
-            content = await upload.read(MAX_UPLOAD_BYTES + 1)
-            if len(content) > MAX_UPLOAD_BYTES:
-                error, status = "文件过大(上限 5 MB)。", 422
-            else:
-                try:
-                    report = await import_register(upload.filename, content, scope_path=actor.org_path,
-                                                   today=_today(request))
-                except ImportFileError as exc:
-                    error, status = f"导入失败,未做任何更改:{exc}", 422
-                else:
-                    status = 200 if not report.errors else 422 if not report.ok else 200
+            status = 200 if not report.errors else 422 if not report.ok else 200
     return page(request, "social_org_import.html", {"report": report, "error": error},
                 status_code=status)
 
