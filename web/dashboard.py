@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +18,7 @@ from engine.models import OrgUnit
 from web.auth import ctx_of, login_required
 from web.charts import hbar_chart
 from web.render import SHANGHAI, page
+from web.xlsx import xlsx_response
 
 
 @dataclass
@@ -150,20 +149,6 @@ async def dashboard(request: Request, actor: Actor) -> Response:
         raise HTTPException(403, "督办看板仅向市、县两级管理人员开放。")
     year = _year(request)
     return page(request, "dashboard.html", {"year": year, **await collect(actor, request, year)})
-
-
-def xlsx_response(filename: str, title: str, headers: list[str], rows: list[list[Any]]) -> Response:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = title[:31]
-    ws.append(headers)
-    for row in rows:
-        ws.append([str(v) if v is not None and not isinstance(v, int | float) else v for v in row])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return Response(buffer.getvalue(), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 @login_required

@@ -114,6 +114,26 @@ async def inbox(request: Request, actor: Actor) -> Response:
 
 
 @login_required
+async def export(request: Request, actor: Actor) -> Response:
+    """The current inbox list (same filters, same scope) as XLSX, up to 5,000 rows."""
+    from web.render import SHANGHAI
+    from web.xlsx import xlsx_response
+
+    params = clean_params(request.query_params)
+    now = ctx_of(request).engine.clock.now()
+    tasks = await task_query(actor, params, now).order_by(*SORTS[params["sort"]]).limit(5000)
+    names = await process_names()
+
+    def local(value: datetime | None) -> str:
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    headers = ["事项", "流程", "单位代码", "角色", "状态", "签收人", "期限", "到达时间"]
+    return xlsx_response("inbox.xlsx", VIEWS[params["view"]], headers,
+                         [[t.title, names.get(t.process_key, t.process_key), t.org_unit, t.candidate_role, t.state,
+                           t.assignee or "", local(t.due_at), local(t.created_at)] for t in tasks])
+
+
+@login_required
 async def save_filter(request: Request, actor: Actor) -> Response:
     form = await request.form()
     name = str(form.get("name", "")).strip()
@@ -164,9 +184,15 @@ async def bulk(request: Request, actor: Actor) -> Response:
     if not ids:
         flash(request, "请先勾选事项。", "error")
         return RedirectResponse("/inbox", status_code=303)
-    if action not in ("claim", "unclaim", "complete"):
+    if action not in ("claim", "unclaim", "complete", "reassign"):
         raise HTTPException(400, "不支持的批量操作。")
+    reassign_to = str(form.get("to", "")).strip()
+    if action == "reassign" and not reassign_to:
+        flash(request, "批量改派请填写接收人的用户名。", "error")
+        return RedirectResponse("/inbox", status_code=303)
     items = await _bulk_tasks(actor, ids)
+    schema: dict[str, Any] | None = None
+    data: dict[str, Any] = {}
     if action == "complete":
         forms = {t.form for _, t in items if t is not None}
         if len(forms) != 1:
@@ -193,6 +219,15 @@ async def bulk(request: Request, actor: Actor) -> Response:
                     raise PermissionError("角色、单位不符或已被签收")
                 await engine.claim(task.id, actor=actor.username)
                 results.append(ItemResult(task, task_id, True, "已签收"))
+            elif action == "reassign":
+                if not authz.can_reassign(actor, task):
+                    raise PermissionError("您无权改派该事项")
+                try:
+                    await engine.reassign(task.id, actor=actor.username, to=reassign_to,
+                                          expected_assignee=task.assignee)
+                except FormValidationError as exc:
+                    raise PermissionError(f"接收人 {reassign_to} 不能办理该事项(角色或单位不符)") from exc
+                results.append(ItemResult(task, task_id, True, f"已改派给 {reassign_to}"))
             elif action == "unclaim":
                 if task.assignee != actor.username:
                     raise PermissionError("不是您签收的事项")
@@ -206,7 +241,7 @@ async def bulk(request: Request, actor: Actor) -> Response:
         except PermissionError as exc:
             results.append(ItemResult(task, task_id, False, str(exc)))
         except FormValidationError as exc:
-            reasons = ";".join(error_message_zh(e, schema or {}) for e in exc.errors)  # type: ignore[possibly-undefined]
+            reasons = ";".join(error_message_zh(e, schema or {}) for e in exc.errors)
             results.append(ItemResult(task, task_id, False, f"表单校验未通过:{reasons}"))
         except (ConflictError, InvalidTaskState, NotFound):
             results.append(ItemResult(task, task_id, False, "事项状态已变化(可能已被他人处理)"))
@@ -219,6 +254,7 @@ async def bulk(request: Request, actor: Actor) -> Response:
 
 routes = [
     Route("/inbox", inbox),
+    Route("/inbox/export.xlsx", export),
     Route("/inbox/filters", save_filter, methods=["POST"]),
     Route("/inbox/filters/{filter_id:int}/delete", delete_filter, methods=["POST"]),
     Route("/inbox/bulk", bulk, methods=["POST"]),

@@ -97,3 +97,26 @@ async def test_saved_filters_personal_and_shared_with_counts(engine: Engine, cli
     r = await client.post(f"/inbox/filters/{mine.id}/delete", data={"csrf_token": other})
     assert r.status_code == 404 and await SavedFilter.exists(id=mine.id)
     assert reviewer
+
+
+async def test_bulk_reassign_and_inbox_export(engine: Engine, client: Any, password_hash: str) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from engine.models import User
+
+    await User.create(username="dp_county2", display_name="东坡区审核二", org_unit_id="511402",
+                      roles=["county_reviewer"], password_hash=password_hash)
+    ours = await _at_county_confirm(engine, 2)
+    csrf = await browser_login(client, "dp_county")
+    r = await client.post("/inbox/bulk", data={"csrf_token": csrf, "action": "reassign", "to": "dp_county2",
+                                               "task_ids": ours})
+    assert "成功 2 项" in r.text
+    assert {t.assignee for t in await HumanTask.filter(id__in=ours)} == {"dp_county2"}
+    r = await client.post("/inbox/bulk", data={"csrf_token": csrf, "action": "reassign", "to": "th_clerk",
+                                               "task_ids": ours[:1]})
+    assert "失败 1 项" in r.text  # a township clerk cannot act on a county task
+    x = await client.get("/inbox/export.xlsx?view=scope")
+    rows = list(load_workbook(io.BytesIO(x.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[0][0] == "事项" and {row[5] for row in rows[1:]} >= {"dp_county2"}
