@@ -118,8 +118,13 @@ def can_resolve(actor: Actor, task: HumanTask) -> bool:
     return task.state in OPEN_STATES and task.owner is not None and task.assignee == actor.username
 
 
-def can_comment(actor: Actor, task: HumanTask) -> bool:
+def can_view_task(actor: Actor, task: HumanTask) -> bool:
+    """Its org subtree, or the task is assigned to the actor (a delegate or a reassignee from a lower unit)."""
     return can_see_path(actor, task.org_path) or task.assignee == actor.username
+
+
+def can_comment(actor: Actor, task: HumanTask) -> bool:
+    return can_view_task(actor, task)
 
 
 def can_download(actor: Actor, attachment: Attachment) -> bool:

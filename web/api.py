@@ -281,7 +281,7 @@ async def _scoped_task(request: Request, actor: Actor) -> HumanTask:
     task = await HumanTask.get_or_none(id=_path_uuid(request, "task_id", "task"))
     if task is None:
         raise ApiError(404, "not_found", f"task {request.path_params['task_id']} does not exist")
-    if not authz.can_see_path(actor, task.org_path):
+    if not authz.can_view_task(actor, task):
         raise ApiError(403, "forbidden", "task is outside your scope")
     return task
 

@@ -82,7 +82,7 @@ async def _task(actor: Actor, task_id: str) -> HumanTask:
     task = await HumanTask.get_or_none(id=key) if key else None
     if task is None:
         raise HTTPException(404, "待办事项不存在。")
-    if not authz.can_see_path(actor, task.org_path) and task.assignee != actor.username:
+    if not authz.can_view_task(actor, task):
         raise HTTPException(403, "您无权查看该事项。")
     return task
 

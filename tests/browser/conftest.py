@@ -105,6 +105,9 @@ def live_server(password_hash: str) -> Iterator[str]:
     from web.app import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="civicflow-browser-"))
+    # Tests that must move time (due dates) edit the file directly. An environment variable, because pytest may
+    # import this conftest twice under different module names.
+    os.environ["CIVICFLOW_LIVE_DB"] = str(tmp / "browser.db")
     url = f"sqlite://{tmp / 'browser.db'}"
     _run_in_own_loop(_prepare_database(url, password_hash))
     settings = Settings(data_dir=tmp, database_url=url, bpmn_dir=SHOWCASE, secret_key_value="browser-test-secret")
