@@ -77,6 +77,9 @@ def test_filter_bulk_claim_delegate_resolve_complete_and_kpi(page: Any, live_ser
     page.get_by_label("处理意见").fill("已复核家庭收入,建议同意。")
     page.get_by_role("button", name="提交处理意见并交回").click()
     page.wait_for_url("**/inbox")
+    page.goto("/notifications")  # leave the shared live server's notification centre as it was
+    page.get_by_role("button", name="全部标为已读").click()
+    expect(page.locator("#notif-badge .badge")).to_have_count(0)
     logout(page)
 
     login(page, "dp_county")
