@@ -267,10 +267,12 @@ class Engine:
         return row
 
     async def complete_task(self, task_id: str | uuid.UUID, data: Mapping[str, Any], *, actor: str,
-                            expected_version: int | None = None, opinion: str | None = None) -> ProcessInstance:
+                            expected_version: int | None = None, opinion: str | None = None,
+                            task_row: HumanTask | None = None) -> ProcessInstance:
         """Complete a ready human task with its form data. `opinion` (审批意见) is recorded as a comment; a step with
         requireOpinion needs one: this argument, the form's own `opinion` field, or an earlier comment by `actor`."""
-        task_row = await self._task_row(task_id, with_instance=True)
+        if task_row is None or "_instance" not in task_row.__dict__:  # a caller may pass the row it already read
+            task_row = await self._task_row(task_id, with_instance=True)
         if task_row.state not in OPEN_STATES:
             raise InvalidTaskState(f"task {task_id} is {task_row.state}, not open")
         if task_row.owner is not None:

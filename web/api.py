@@ -277,8 +277,9 @@ async def list_tasks(request: Request, actor: Actor) -> Response:
     return JSONResponse({"items": [task_json(t) for t in rows], "total": total, "page": page, "page_size": size})
 
 
-async def _scoped_task(request: Request, actor: Actor) -> HumanTask:
-    task = await HumanTask.get_or_none(id=_path_uuid(request, "task_id", "task"))
+async def _scoped_task(request: Request, actor: Actor, *, with_instance: bool = False) -> HumanTask:
+    query = HumanTask.filter(id=_path_uuid(request, "task_id", "task"))
+    task = await (query.select_related("instance") if with_instance else query).first()
     if task is None:
         raise ApiError(404, "not_found", f"task {request.path_params['task_id']} does not exist")
     if not authz.can_view_task(actor, task):
@@ -312,7 +313,7 @@ async def unclaim_task(request: Request, actor: Actor) -> Response:
 
 
 async def complete_task(request: Request, actor: Actor) -> Response:
-    task = await _scoped_task(request, actor)
+    task = await _scoped_task(request, actor, with_instance=True)
     body = await json_body(request)
     data = body.get("data", {})
     if not isinstance(data, dict):
@@ -327,7 +328,7 @@ async def complete_task(request: Request, actor: Actor) -> Response:
     if opinion is not None and not isinstance(opinion, str):
         raise ApiError(422, "validation_failed", "opinion must be a string",
                        [{"field": "opinion", "code": "type", "message": "opinion must be a string"}])
-    instance = await request.app.state.ctx.engine.complete_task(task.id, data, actor=actor.username,
+    instance = await request.app.state.ctx.engine.complete_task(task.id, data, actor=actor.username, task_row=task,
                                                                 expected_version=expected, opinion=opinion)
     return JSONResponse(await instance_json(instance))
 
