@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from tortoise.expressions import Q
 
@@ -16,6 +16,7 @@ from engine import authz
 from engine.authz import Actor
 from engine.models import OrgUnit
 from web.admin import admin_required
+from web.api import ApiError, endpoint, json_body, methods
 from web.auth import login_required
 from web.render import flash, page
 from workflows.common.models import DrawRecord
@@ -36,6 +37,9 @@ def _date(value: object) -> date | None:
 
 async def validate_delegation(actor: Actor, values: dict[str, str]) -> tuple[dict[str, object], dict[str, str]]:
     errors: dict[str, str] = {}
+    if any(len(values.get(k) or "") > 32 for k in ("county_code", "township_code")) or \
+            any(len(values.get(k) or "") > 10 for k in ("effective_from", "effective_to")):
+        values = {**values, "county_code": "", "township_code": ""}  # cannot exist: reported as unknown below
     county = await authz.visible_org_units(actor).filter(code=values.get("county_code", ""), level="county").first()
     if county is None:
         errors["county_code"] = "请选择您管理范围内的县(区)。"
@@ -233,6 +237,52 @@ async def post_audit(request: Request, actor: Actor) -> Response:
         "audits": audits, "draws": draws, "names": names, "counties": counties, "error": error,
         "outcomes": OUTCOMES, "default_period": f"{now.astimezone(SHANGHAI):%Y-%m}"}, status_code=status)
 
+
+# The page's Chinese messages, as precise codes and English messages for the API.
+API_ERRORS = {
+    "county_code": ("unknown", "county_code is not a county in your scope"),
+    "township_code": ("unknown", "township_code is not a township of that county"),
+    "benefit_type": ("enum", "benefit_type must be dibao, tekun or linshi"),
+    "effective_from": ("format", "effective_from must be a date (YYYY-MM-DD)"),
+    "effective_to": ("order", "effective_to must be a date after effective_from"),
+    "document_no": ("blank", "document_no must not be blank"),
+}
+
+
+def delegation_json(row: Delegation) -> dict[str, object]:
+    return {"id": row.id, "county_code": row.county_code, "township_code": row.township_code,
+            "benefit_type": row.benefit_type, "effective_from": row.effective_from.isoformat(),
+            "effective_to": row.effective_to.isoformat() if row.effective_to else None,
+            "document_no": row.document_no, "created_by": row.created_by}
+
+
+async def api_list_delegations(request: Request, actor: Actor) -> Response:
+    counties = await authz.visible_org_units(actor).filter(level__in=["county", "township"]).values_list(
+        "code", flat=True)
+    rows = await Delegation.filter(county_code__in=[str(c) for c in counties]).order_by("county_code",
+                                                                                      "-effective_from")
+    return JSONResponse({"items": [delegation_json(r) for r in rows]})
+
+
+async def api_create_delegation(request: Request, actor: Actor) -> Response:
+    body = await json_body(request)
+    keys = ("county_code", "township_code", "benefit_type", "effective_from", "effective_to", "document_no")
+    bad = [{"field": k, "code": "type", "message": f"{k} must be a string"} for k in keys
+           if body.get(k) is not None and not isinstance(body.get(k), str)]
+    if bad:
+        raise ApiError(422, "validation_failed", "invalid delegation", bad)
+    clean, errors = await validate_delegation(actor, {k: str(body.get(k) or "") for k in keys})
+    if errors:
+        raise ApiError(422, "validation_failed", "invalid delegation",
+                       [{"field": k, "code": API_ERRORS[k][0], "message": API_ERRORS[k][1]} for k in errors])
+    row = await Delegation.create(created_by=actor.username, **clean)  # type: ignore[arg-type]
+    return JSONResponse(delegation_json(row), status_code=201)
+
+
+api_routes = [
+    Route("/dibao/delegations", methods(GET=endpoint(api_list_delegations),
+                                        POST=endpoint(api_create_delegation, admin=True))),
+]
 
 routes = [
     Route("/dibao/cases", cases),

@@ -38,6 +38,13 @@ _DT = {"type": ["string", "null"], "format": "date-time"}
 _TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 SCHEMAS: dict[str, Any] = {
+    "Delegation": {"type": "object", "required": ["id", "county_code", "township_code", "benefit_type",
+                                                  "effective_from", "effective_to", "document_no"],
+                   "properties": {"id": {"type": "integer"}, "county_code": {"type": "string"},
+                                  "township_code": _NULLABLE_STR, "benefit_type": {"type": "string"},
+                                  "effective_from": {"type": "string", "format": "date"},
+                                  "effective_to": {"type": ["string", "null"], "format": "date"},
+                                  "document_no": {"type": "string"}, "created_by": {"type": "string"}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"], "properties": {
             "code": {"type": "string"}, "message": {"type": "string"},
@@ -175,6 +182,25 @@ OPENAPI: dict[str, Any] = {
                 "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
                 "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CONTENT_TYPES}},
                 **_errors(401, 403, 404)}}},
+        "/dibao/delegations": {
+            "get": _op("低保 delegation registry entries of the counties in your scope",
+                       {"200": _json({"type": "object", "required": ["items"],
+                                      "properties": {"items": {"type": "array", "items": _ref("Delegation")}}},
+                                     "Delegations")}, 401),
+            "post": _op("Register a delegation of 审核确认 to townships (admin)",
+                        {"201": _json(_ref("Delegation"), "Registered")}, 400, 401, 403, 422,
+                        body={"type": "object",
+                              "required": ["county_code", "benefit_type", "effective_from", "document_no"],
+                              "properties": {
+                                  "county_code": {"type": "string", "maxLength": 32},
+                                  "township_code": {"type": ["string", "null"], "maxLength": 32,
+                                                    "description": "null or empty: every township of the county"},
+                                  "benefit_type": {"type": "string", "enum": ["dibao", "tekun", "linshi"]},
+                                  "effective_from": {"type": "string", "format": "date"},
+                                  "effective_to": {"type": ["string", "null"], "format": "date",
+                                                   "description": "exclusive; null: open-ended"},
+                                  "document_no": {"type": "string", "minLength": 1, "maxLength": 100}}}),
+        },
         "/users": {"post": _op(
             "Create a user (admin)", {"201": _json({"type": "object", "required": ["id", "username"]}, "Created")},
             400, 401, 403, 422,

@@ -76,3 +76,29 @@ async def test_standard_form_rejects_bad_amount(client: Any) -> None:
                                                     "document_no": "2026 年标准"})
     assert r.status_code == 303
     assert (await AssistanceStandard.get()).monthly_amount == Decimal("700")
+
+
+async def test_delegation_api_creates_lists_and_validates(client: Any) -> None:
+    from tests.conftest import api_token
+
+    admin = await api_token(client, "admin")
+    r = await client.post("/api/v1/dibao/delegations", headers=admin, json={
+        "county_code": "511402", "township_code": "511402001", "benefit_type": "dibao",
+        "effective_from": "2026-06-01", "document_no": "眉东民〔2026〕9号"})
+    assert r.status_code == 201 and r.json()["effective_to"] is None
+    bad = await client.post("/api/v1/dibao/delegations", headers=admin, json={
+        "county_code": "511402", "township_code": "511421001", "benefit_type": "x", "effective_from": "June",
+        "document_no": ""})
+    assert bad.status_code == 422
+    assert {f["field"] for f in bad.json()["error"]["fields"]} == {"township_code", "benefit_type",
+                                                                    "effective_from", "document_no"}
+    clerk = await api_token(client, "th_clerk")
+    assert (await client.post("/api/v1/dibao/delegations", headers=clerk, json={})).status_code == 403
+    rs = await api_token(client, "rs_county")  # another county sees none of 东坡区's entries
+    assert (await client.get("/api/v1/dibao/delegations", headers=rs)).json() == {"items": []}
+    listed = (await client.get("/api/v1/dibao/delegations", headers=clerk)).json()["items"]
+    assert [d["document_no"] for d in listed] == []  # a township user does not see its county's registry
+    county = await api_token(client, "dp_county")
+    listed = (await client.get("/api/v1/dibao/delegations", headers=county)).json()["items"]
+    assert [d["document_no"] for d in listed] == ["眉东民〔2026〕9号"]
+    assert await is_delegated("511402001", date(2026, 6, 2))
