@@ -116,6 +116,15 @@ def parse_uuid(value: str | uuid.UUID) -> uuid.UUID | None:
         return None
 
 
+async def completed_task_data(engine: Engine, instance: ProcessInstance, bpmn_id: str) -> dict[str, Any] | None:
+    """The data of the most recently completed task with this BPMN id (for documents about that step)."""
+    if instance.state is None:
+        return None
+    wf, _ = await engine.restore(instance)
+    done = [t for t in wf.get_tasks(state=TaskState.COMPLETED) if getattr(t.task_spec, "bpmn_id", None) == bpmn_id]
+    return dict(max(done, key=lambda t: t.last_state_change).data) if done else None
+
+
 def spiff_state_name(task: Task) -> str:
     """Spiff's bit-flag states as readable strings, translated in exactly this one place."""
     return TaskState.get_name(task.state)

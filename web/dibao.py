@@ -188,6 +188,27 @@ async def notice(request: Request, actor: Actor) -> Response:
                                                "decided": decided, "pay_from": pay_from})
 
 
+@login_required
+async def intake_notice(request: Request, actor: Actor) -> Response:
+    """受理通知书 (after 受理) or 一次性告知书 (the latest list of missing materials), printable."""
+    from engine.runtime import completed_task_data
+
+    kind = request.path_params["kind"]
+    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    if case is None or not case.org_path.startswith(actor.org_path) or kind not in ("accept", "missing"):
+        raise HTTPException(404, "案件不存在。")
+    engine = request.app.state.ctx.engine
+    instance = await engine.get_instance(case.instance_id)
+    bpmn_id = "Task_accept" if kind == "accept" else "Task_notify_missing"
+    data = await completed_task_data(engine, instance, bpmn_id)
+    if data is None or (kind == "accept" and case.accepted_at is None):
+        raise HTTPException(404, "该案件尚无此文书。")
+    township = await OrgUnit.get_or_none(code=case.township_code or "")
+    return page(request, "dibao_intake_notice.html", {
+        "case": case, "kind": kind, "data": data, "township": township, "instance": instance,
+        "deadline": effective_deadline(case)})
+
+
 async def publication(request: Request) -> Response:
     """Public list (no login) of approved households: name, household size and amount only (低保办法 24)."""
     county = request.query_params.get("county", "")
@@ -288,6 +309,7 @@ routes = [
     Route("/dibao/cases", cases),
     Route("/dibao/cases/{instance_id}/extend", extend, methods=["POST"]),
     Route("/dibao/cases/{instance_id}/notice", notice),
+    Route("/dibao/cases/{instance_id}/notice/{kind}", intake_notice),
     Route("/dibao/publication", publication),
     Route("/dibao/post-audit", post_audit, methods=["GET", "POST"]),
     Route("/dibao/delegations", delegations, methods=["GET", "POST"]),

@@ -14,3 +14,7 @@ document.addEventListener("click", function (event) {
   while (holder.firstElementChild) rows.appendChild(holder.firstElementChild);
   button.setAttribute("data-next-index", String(index + 1));
 });
+
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) { event.preventDefault(); window.print(); }
+});
