@@ -46,20 +46,24 @@ class AppContext:
 
 
 async def scheduler_loop(engine: Engine, interval: float,
-                         refreshers: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
-    """Wake due timers and escalate overdue tasks until cancelled. Errors are logged, never fatal: the next sweep
-    retries."""
-    while True:
+                         refreshers: Sequence[Callable[[], Awaitable[None]]] = (),
+                         stop: asyncio.Event | None = None) -> None:
+    """Wake due timers and escalate overdue tasks until `stop` is set. Errors are logged, never fatal: the next
+    sweep retries. Stopping waits for the current sweep: cancelling a task inside a database transaction can
+    leave SQLite's connection lock held, so shutdown sets `stop` instead of cancelling."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         try:
             for refresh in refreshers:
                 await refresh()
-            while await engine.wake_due_timers() > 0:
+            while not stop.is_set() and await engine.wake_due_timers() > 0:
                 pass
-            while await engine.escalate_overdue() > 0:
+            while not stop.is_set() and await engine.escalate_overdue() > 0:
                 pass
         except Exception:  # noqa: BLE001 - a scheduler must survive a bad sweep
             log.exception("timer sweep failed")
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
@@ -84,15 +88,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             await init_database(ctx.db_config, global_fallback=True)
         ctx.engine.calendar = await load_calendar(settings.timezone)
         ctx.refreshers = await install_workflows(ctx.engine)
-        task = asyncio.create_task(scheduler_loop(ctx.engine, ctx.scheduler_interval, ctx.refreshers)) \
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler_loop(ctx.engine, ctx.scheduler_interval, ctx.refreshers, stop)) \
             if ctx.scheduler_interval else None
         try:
             yield
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                stop.set()
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), 30)
+                except TimeoutError:  # a sweep stuck for 30 s: cancel as the last resort
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if ctx.mailer is not None:
                 await ctx.mailer.flush()
             if ctx.manage_db:

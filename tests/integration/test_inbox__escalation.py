@@ -91,7 +91,8 @@ async def test_concurrent_sweeps_escalate_each_task_once(engine: Engine, client:
 async def test_the_scheduler_sweep_escalates_and_the_inbox_shows_it(engine: Engine, client: Any) -> None:
     _, task = await start_review(engine)
     clock_of(engine).advance(timedelta(days=7))
-    loop = asyncio.create_task(scheduler_loop(engine, 0.01))
+    stop = asyncio.Event()
+    loop = asyncio.create_task(scheduler_loop(engine, 0.01, stop=stop))
     try:
         for _ in range(200):
             if await Notification.filter(kind="task.escalated").exists():
@@ -99,8 +100,8 @@ async def test_the_scheduler_sweep_escalates_and_the_inbox_shows_it(engine: Engi
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)  # a few more sweeps
     finally:
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
+        stop.set()  # not cancel(): cancelling inside a transaction can leave SQLite's connection lock held
+        await asyncio.wait_for(loop, 30)
     assert await escalations() == [("dp_county", "task.escalated")]
     await browser_login(client, "th_clerk")
     inbox = (await client.get("/inbox")).text
