@@ -40,6 +40,7 @@ from engine.collab import clean_comment, create_comment, has_opinion, notify
 from engine.errors import ConflictError, EngineError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError, validate_form
 from engine.models import HumanTask, Notification, OrgUnit, ProcessInstance, User
+from engine.orgs import ancestors_by_level
 from engine.serializer import dump_state, load_state
 from engine.specs import DeployedSpec, HumanTaskMeta, SpecRegistry
 
@@ -609,10 +610,8 @@ class Engine:
         if meta.org_unit_variable and task.data.get(meta.org_unit_variable):
             org_code = str(task.data[meta.org_unit_variable])
         elif meta.org_level:
-            codes = [c for c in row.org_path.strip("/").split("/") if c]
-            ancestors = await OrgUnit.filter(code__in=codes, level=meta.org_level).using_db(conn)
-            if ancestors:
-                org_code = ancestors[0].code
+            org_code = (await ancestors_by_level(row.org_path, [meta.org_level], conn)).get(meta.org_level,
+                                                                                             org_code)
         return TaskRoute(role, org_code)
 
     async def _persist(self, conn: BaseDBAsyncClient, row: ProcessInstance, wf: BpmnWorkflow,

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from engine.calendar import WorkingCalendar
-from engine.models import OrgUnit
+from engine.orgs import ancestors_by_level
 from engine.runtime import Engine, StepContext, StepListener
 from workflows.dibao.models import DibaoCase
 
@@ -21,21 +21,16 @@ NORMAL_LIMIT_WD = 30  # 低保办法: 30 WD from 受理
 EXTENDED_LIMIT_WD = 45  # extendable with a recorded reason
 
 
-def _ancestor(path: str, orgs: dict[str, str], level: str) -> str | None:
-    return next((c for c in path.strip("/").split("/") if orgs.get(c) == level), None)
-
-
 def make_tracker(engine: Engine) -> StepListener:
     async def track_case(ctx: StepContext) -> None:
         calendar = engine.calendar  # read per call: holidays may have been edited
         row = ctx.instance
         case = await DibaoCase.filter(instance_id=str(row.id)).using_db(ctx.conn).first()
         if case is None:
-            codes = [c for c in row.org_path.strip("/").split("/") if c]
-            levels = dict(await OrgUnit.filter(code__in=codes).using_db(ctx.conn).values_list("code", "level"))
+            levels = await ancestors_by_level(row.org_path, ("township", "county"), ctx.conn)
             case = DibaoCase(instance_id=str(row.id), business_key=row.business_key, org_unit=row.org_unit,
-                             org_path=row.org_path, township_code=_ancestor(row.org_path, levels, "township"),
-                             county_code=_ancestor(row.org_path, levels, "county"))
+                             org_path=row.org_path, township_code=levels.get("township"),
+                             county_code=levels.get("county"))
         data = ctx.data
         if ctx.completed_task == "Task_accept" and ctx.submitted and ctx.submitted.get("materials_complete"):
             case.accepted_at = ctx.now

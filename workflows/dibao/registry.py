@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 
 from engine.models import OrgUnit
+from engine.orgs import ancestors_by_level
 from workflows.dibao.models import AssistanceStandard, Delegation
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -21,10 +22,8 @@ def local_date(when: datetime | date) -> date:
 async def ancestor(code: str, level: str) -> OrgUnit | None:
     """The org unit at `level` on the path of `code` (itself included)."""
     org = await OrgUnit.get_or_none(code=code)
-    if org is None:
-        return None
-    codes = [c for c in org.path.strip("/").split("/") if c]
-    return await OrgUnit.filter(code__in=codes, level=level).first()
+    found = (await ancestors_by_level(org.path, [level])).get(level) if org is not None else None
+    return await OrgUnit.get_or_none(code=found) if found is not None else None
 
 
 async def active_delegation(township_code: str, when: datetime | date, benefit: str = "dibao") -> Delegation | None:

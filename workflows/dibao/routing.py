@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from engine.models import OrgUnit
+from engine.orgs import ancestors_by_level
 from engine.runtime import RouteContext, TaskRoute, TaskRouter
 
 PROCESS_KEY = "dibao_approval"
@@ -27,13 +27,7 @@ async def case_township_and_county(org_path: str) -> tuple[str | None, str | Non
 
     A case filed at a village resolves to its township ancestor; a case filed at the township is its own township.
     """
-    codes = [code for code in org_path.strip("/").split("/") if code]
-    if not codes:
-        return None, None
-    rows = await OrgUnit.filter(code__in=codes, level__in=("township", "county")).values("code", "level")
-    by_level: dict[str, str] = {}
-    for row in sorted(rows, key=lambda r: codes.index(r["code"])):  # nearest ancestor wins
-        by_level[row["level"]] = row["code"]
+    by_level = await ancestors_by_level(org_path, ("township", "county"))
     return by_level.get("township"), by_level.get("county")
 
 
