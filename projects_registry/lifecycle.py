@@ -26,6 +26,7 @@ from engine.models import HumanTask, OrgUnit
 from engine.runtime import Engine
 from projects_registry import rules
 from projects_registry.models import (
+    STAGES,
     BudgetExecution,
     BudgetLine,
     Evaluation,
@@ -50,6 +51,14 @@ STAGE_OF_TASK = {
     "Task_implement": "implementing", "Task_monitor": "implementing", "Task_acceptance": "acceptance",
     "Task_rectify_impl": "acceptance", "Task_self_eval": "self_evaluation", "Task_performance": "evaluation",
     "Task_rectify": "evaluation",
+}
+
+
+FIELD_LABELS = {
+    "name": "项目名称", "applicant_unit": "申报单位名称", "contact": "联系人", "category": "项目类别",
+    "total_budget": "总预算", "scope": "实施内容", "beneficiaries": "受益对象", "beneficiary_count": "受益人数",
+    "period_start": "开始日期", "period_end": "结束日期", "location": "实施地点", "is_construction": "是否建设类",
+    "has_land": "用地", "has_planning": "规划", "has_eia": "环评",
 }
 
 
@@ -171,6 +180,64 @@ async def submit(engine: Engine, actor: Actor, s: Submission) -> Project:
                      engine)
         await _sync_stage(engine, project)
     return project
+
+
+async def update_submission(engine: Engine, actor: Actor, project: Project, s: Submission) -> list[str]:
+    """Edit after 退回: the applicant replaces the declared fields, funding, budget lines and indicators while the
+    project waits at 修改完善 (Task_revise); the change list goes on the timeline. Resubmitting is `revise`."""
+    task = await open_task(project, "Task_revise")
+    if task is None:
+        stage = STAGES.get(project.stage, project.stage)
+        raise ProjectError(f"项目 {project.code} 不在退回修改环节(现为「{stage}」),不能修改申报内容。")
+    if not authz.can_act(actor, task):
+        raise NotAllowed("只有申报单位的项目管理人员可以修改退回的申报。")
+    if s.applicant_org != project.applicant_org:
+        raise ProjectError("退回修改时不能更换申报单位(地区)。")
+    errors = check_submission(s)
+    if errors:
+        raise ProjectError(" ".join(errors.values()))
+    old_lines = [(b.item, b.category, b.source, Decimal(str(b.amount)))
+                 for b in await BudgetLine.filter(project_id=project.id).order_by("id")]
+    old_inds = [(i.kind, i.name, Decimal(str(i.target_value)), i.unit)
+                for i in await PerformanceIndicator.filter(project_id=project.id).order_by("id")]
+    total = sum(s.funding.values(), Decimal(0))
+    new_values: dict[str, Any] = dict(
+        name=s.name, applicant_unit=s.applicant_unit, contact=s.contact, category=s.category, total_budget=total,
+        scope=s.scope, beneficiaries=s.beneficiaries, beneficiary_count=s.beneficiary_count,
+        period_start=s.period_start, period_end=s.period_end, location=s.location,
+        is_construction=s.is_construction, has_land=s.has_land, has_planning=s.has_planning, has_eia=s.has_eia)
+    changed = [FIELD_LABELS[k] for k, v in new_values.items()
+               if (Decimal(str(getattr(project, k))) != v if k == "total_budget" else getattr(project, k) != v)]
+    units = list(s.units) + [""] * (len(s.indicators) - len(s.units))
+    if [(b.item, b.category, b.source, b.amount) for b in s.budget_lines] != old_lines:
+        changed.append("预算明细")
+    if [(i.kind, i.name, i.target, units[n][:20]) for n, i in enumerate(s.indicators)] != old_inds:
+        changed.append("绩效指标")
+    if not changed:
+        return []
+    now = engine.clock.now()
+    async with in_transaction():
+        n = await Project.filter(id=project.id, version=project.version).update(
+            **new_values, version=project.version + 1, updated_at=now)
+        if n != 1:
+            raise ConflictError(f"项目 {project.code} 已被他人修改,请刷新后重试。")
+        for k, v in new_values.items():
+            setattr(project, k, v)
+        project.version += 1
+        await FundingLine.filter(project_id=project.id).delete()
+        await BudgetLine.filter(project_id=project.id).delete()
+        await PerformanceIndicator.filter(project_id=project.id).delete()
+        await FundingLine.bulk_create([FundingLine(project_id=project.id, source=k, amount=v)
+                                       for k, v in s.funding.items() if v > 0])
+        await BudgetLine.bulk_create([BudgetLine(project_id=project.id, item=b.item, category=b.category,
+                                                 source=b.source, amount=b.amount) for b in s.budget_lines])
+        await PerformanceIndicator.bulk_create([
+            PerformanceIndicator(project_id=project.id, kind=i.kind, name=i.name, target_value=i.target,
+                                 higher_is_better=i.higher_is_better, unit=units[n][:20])
+            for n, i in enumerate(s.indicators)])
+        await _event(project, actor.username, "退回后修改申报内容", "修改了:" + "、".join(changed)
+                     + f"(总预算 {rules.money(total)} 元)", engine)
+    return changed
 
 
 # -- steps ---------------------------------------------------------------------------------------------------

@@ -216,3 +216,9 @@ OPENAPI: dict[str, Any] = {
             {"type": "object", "required": ["items"]}, "Org units")}, 401, 403)},
     },
 }
+
+# The project library's paths live next to its API (web/projects_api.py); imported last: they use the helpers above.
+from web import projects_openapi  # noqa: E402
+
+SCHEMAS.update(projects_openapi.SCHEMAS)
+OPENAPI["paths"].update(projects_openapi.PATHS)

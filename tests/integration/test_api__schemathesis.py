@@ -28,6 +28,7 @@ from engine.db import close_database, init_database, migrate_database
 from engine.models import User
 from engine.runtime import Engine
 from tests.conftest import FIXTURES, deploy_dir, seed_orgs, seed_web_users
+from web import projects_openapi
 from web.app import create_app
 from web.composition import db_config
 from web.openapi import OPENAPI
@@ -89,7 +90,7 @@ schema = schemathesis.openapi.from_dict(OPENAPI)
 def test_served_document_is_the_tested_one(app: Any) -> None:
     served = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     assert served.raw_schema == OPENAPI
-    assert len(list(served.get_all_operations())) == 17
+    assert len(list(served.get_all_operations())) == 26
 
 
 TOKENS: dict[str, Any] = {}  # filled by the `seeded` fixture, read by the auth provider
@@ -117,6 +118,7 @@ class SeededBearer:
 # Semantic refusals a schema cannot express: the referenced org unit does not exist (or is outside the caller's
 # scope), the username is taken, or `data` holds fields the deployed process does not declare.
 SEMANTIC_CODES = {"unknown", "undeclared", "order", "blank"}  # org units, undeclared data, date order, blank text
+SEMANTIC_CODES |= projects_openapi.SEMANTIC_CODES  # project library: sums, banned uses, preconditions, indicators
 SEMANTIC_USER_MESSAGES = {("org_unit", "所属单位不存在。"), ("username", "该用户名已存在。")}
 
 
