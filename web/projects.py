@@ -48,6 +48,7 @@ from projects_registry.models import (
 )
 from projects_registry.params import PARAMETER_LABELS, load_parameters, save_parameter
 from web.auth import login_required
+from web.collab import display_names
 from web.diagram import render_svg
 from web.render import flash, page
 from web.roles import ROLES, role_label
@@ -208,6 +209,68 @@ async def new_project(request: Request, actor: Actor) -> Response:
         status_code=status)
 
 
+def _form_values(project: Project, funding: list[FundingLine], lines: list[BudgetLine],
+                 indicators: list[PerformanceIndicator]) -> dict[str, str]:
+    """The submission form's fields filled from a stored project (edit after 退回)."""
+    values: dict[str, str] = {k: str(getattr(project, k)) for k in (
+        "name", "applicant_org", "applicant_unit", "contact", "category", "scope", "beneficiaries",
+        "beneficiary_count", "period_start", "period_end", "location")}
+    values.update({k: "1" for k in ("is_construction", "has_land", "has_planning", "has_eia") if getattr(project, k)})
+    values.update({f"fund_{f.source}": str(f.amount) for f in funding})
+    for n, b in enumerate(lines):
+        values.update({f"line{n}_item": b.item, f"line{n}_category": b.category, f"line{n}_source": b.source,
+                       f"line{n}_amount": str(b.amount)})
+    for n, i in enumerate(indicators):
+        values.update({f"ind{n}_kind": i.kind, f"ind{n}_name": i.name, f"ind{n}_target": str(i.target_value),
+                       f"ind{n}_unit": i.unit})
+    return values
+
+
+@login_required
+async def edit_project(request: Request, actor: Actor) -> Response:
+    """退回修改: the applicant corrects fields, budget and indicators; the change goes on the timeline."""
+    project = await _project(actor, int(request.path_params["project_id"]))
+    task = await lifecycle.open_task(project, "Task_revise")
+    if task is None:
+        flash(request, "项目不在退回修改环节,不能修改申报内容。", "error")
+        return RedirectResponse(f"/projects/{project.id}", status_code=303)
+    if not authz.can_act(actor, task):
+        raise HTTPException(403, "只有申报单位的项目管理人员可以修改退回的申报。")
+    funding = await FundingLine.filter(project_id=project.id).order_by("id")
+    lines = await BudgetLine.filter(project_id=project.id).order_by("id")
+    indicators = await PerformanceIndicator.filter(project_id=project.id).order_by("id")
+    errors: dict[str, str] = {}
+    values = _form_values(project, funding, lines, indicators)
+    warnings: list[str] = []
+    status = 200
+    if request.method == "POST":
+        raw = await request.form()
+        form = FormData([(k, v) for k, v in raw.multi_items() if k != "applicant_org"]
+                        + [("applicant_org", project.applicant_org)])  # the applicant org unit cannot change
+        values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+        submission, errors = _parse_submission(form)
+        if submission is not None:
+            warnings = [h.message for h in rules.check_banned_uses(submission.budget_lines) if not h.blocking]
+        if submission is not None and not errors:
+            try:
+                changed = await lifecycle.update_submission(request.app.state.ctx.engine, actor, project, submission)
+            except lifecycle.NotAllowed as exc:
+                raise HTTPException(403, str(exc)) from exc
+            except (lifecycle.ProjectError, ConflictError) as exc:
+                errors["applicant_org"] = str(exc)
+            else:
+                flash(request, ("已保存修改:" + "、".join(changed) if changed else "内容未改变。")
+                      + "请填写修改说明并重新提交县级初审。")
+                return RedirectResponse(f"/projects/{project.id}#revise", status_code=303)
+        status = 422
+    orgs = [o for o in await lifecycle.applicant_orgs(actor) if o.code == project.applicant_org]
+    return page(request, "projects_new.html", {
+        "edit": project, "orgs": orgs, "errors": errors, "values": values, "warnings": warnings,
+        "budget_rows": range(max(BUDGET_ROWS, len(lines) + 1)),
+        "indicator_rows": range(max(INDICATOR_ROWS, len(indicators) + 1)),
+        "default_kinds": list(INDICATOR_KINDS) * 10, **LABELS}, status_code=status)
+
+
 # -- project page --------------------------------------------------------------------------------------------
 
 
@@ -271,6 +334,7 @@ async def project_page(request: Request, actor: Actor) -> Response:
                                         lane_labels=ROLES, natural_size=True))
     today = queries.local_today(engine.clock.now())
     params = await load_parameters()
+    events = await ProjectEvent.filter(project_id=project.id).order_by("at", "id")
     return page(request, "projects_detail.html", {
         "p": project, "tasks": tasks, "actionable": actionable,
         "funding": await FundingLine.filter(project_id=project.id).order_by("id"),
@@ -284,7 +348,7 @@ async def project_page(request: Request, actor: Actor) -> Response:
         "milestones": await Milestone.filter(project_id=project.id).order_by("due_on"),
         "reports": reports, "chart": execution_chart(project, reports),
         "monitor": await lifecycle.latest_monitor(engine, project),
-        "events": await ProjectEvent.filter(project_id=project.id).order_by("at", "id"),
+        "events": events, "names": await display_names({e.actor for e in events}),
         "evaluations": await queries.evaluations(project), "diagram": diagram, "today": today,
         "stale": project.stage in ("reserve", "mature") and rules.is_stale(project.reserve_entered_on, today, params),
         "warnings": [h.message for h in rules.check_banned_uses([
@@ -619,5 +683,6 @@ routes = [
     Route("/projects/batches/{batch_id:int}/export.xlsx", export_batch),
     Route("/projects/{project_id:int}", project_page),
     Route("/projects/{project_id:int}/action", project_action, methods=["POST"]),
+    Route("/projects/{project_id:int}/edit", edit_project, methods=["GET", "POST"]),
     Route("/projects/{project_id:int}/evaluation", evaluation_page),
 ]
