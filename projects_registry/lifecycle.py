@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from engine import authz
 from engine.authz import Actor
+from engine.collab import notify
 from engine.errors import ConflictError, EngineError
 from engine.models import HumanTask, OrgUnit
 from engine.runtime import Engine
@@ -373,6 +374,45 @@ async def remove_from_reserve(engine: Engine, actor: Actor, project: Project, re
     """动态调整: a mature project waiting for release is removed (e.g. stale beyond N years)."""
     return await _step(engine, actor, project, "Task_release", {"release_decision": "remove"}, "移出项目库", reason,
                        end_stage="removed")
+
+
+SYSTEM = Actor("scheduler", "定时任务", "", "/", "", frozenset())
+
+
+async def remove_stale(engine: Engine) -> list[str]:
+    """动态调整 (scheduler sweep): a project in the reserve (储备, mature or not) for `stale_years` whole years
+    without release leaves the library, on the timeline, and its applicant is notified. Removed outright, not
+    proposed: the limit is a published rule of the library and the board flags nothing a manager could still
+    change; a project the manager has already put in a draft release batch is left alone (about to be released).
+    Returns the codes of the removed projects."""
+    params = await load_parameters()
+    today = local_today(engine.clock.now())
+    latest = date(today.year - params.stale_years, 12, 31)  # is_stale decides exactly; this only narrows the query
+    rows = await Project.filter(stage__in=["reserve", "mature"], reserve_entered_on__lte=latest).order_by("id")
+    in_draft = set(await ReleaseBatchItem.filter(batch__status="draft", project_id__in=[p.id for p in rows])
+                   .values_list("project_id", flat=True))
+    removed = []
+    for project in rows:
+        if project.id in in_draft or not rules.is_stale(project.reserve_entered_on, today, params):
+            continue
+        detail = (f"入库日期 {project.reserve_entered_on},储备已满 {params.stale_years} 年未出库,按动态调整规则"
+                  "自动移出项目库;如仍需实施,请重新申报。")
+        if project.stage == "reserve":
+            bpmn_id, data = "Task_maturity", {"maturity_decision": "remove", "maturity_opinion": detail,
+                                              "maturity_score": float(project.maturity_score or 0)}
+        else:
+            bpmn_id, data = "Task_release", {"release_decision": "remove"}
+        try:
+            async with in_transaction() as conn:
+                await _complete(engine, SYSTEM, project, bpmn_id, data, check_actor=False)
+                await _sync_stage(engine, project, end_stage="removed")
+                await _event(project, SYSTEM.username, "动态调整:超期移出项目库", detail, engine)
+                await notify(conn, engine.clock.now(), [project.created_by], "project.removed",
+                             f"项目 {project.code} 已超期移出项目库", detail, f"/projects/{project.id}")
+        except (ProjectError, ConflictError):
+            continue  # changed meanwhile (e.g. released): the next sweep looks again
+        removed.append(project.code)
+    return removed
 
 
 # -- release batches -----------------------------------------------------------------------------------------

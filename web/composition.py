@@ -30,8 +30,10 @@ TORTOISE_ORM = db_config(os.environ.get("CIVICFLOW_DATABASE_URL", "sqlite://data
 
 async def install_workflows(engine: Engine) -> list[Callable[[], Awaitable[None]]]:
     """Let each procedure package register its routers and services; returns their refresh hooks."""
+    from projects_registry import services as projects
     from workflows.cemetery import services as cemetery
     from workflows.dibao import services as dibao
     from workflows.social_org import services as social_org
 
-    return [await dibao.install(engine), await cemetery.install(engine), await social_org.install(engine)]
+    return [await dibao.install(engine), await cemetery.install(engine), await social_org.install(engine),
+            await projects.install(engine)]
