@@ -241,6 +241,11 @@ async def update_submission(engine: Engine, actor: Actor, project: Project, s: S
     return changed
 
 
+async def record_attachment(engine: Engine, actor: Actor, project: Project, filename: str, phase: str) -> None:
+    """An attachment (stored outside the workflow state by engine.collab) goes on the timeline."""
+    await _event(project, actor.username, f"上传附件({phase})", filename, engine)
+
+
 # -- steps ---------------------------------------------------------------------------------------------------
 
 

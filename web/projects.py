@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 from openpyxl import Workbook
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,9 +24,10 @@ from starlette.routing import Route
 
 from engine import authz
 from engine.authz import Actor
+from engine.collab import AttachmentStore, add_attachment, clean_filename
 from engine.errors import ConflictError
 from engine.forms import FormValidationError
-from engine.models import OrgUnit, ProcessInstance
+from engine.models import Attachment, HumanTask, OrgUnit, ProcessInstance
 from projects_registry import lifecycle, queries, rules
 from projects_registry.models import (
     BUDGET_CATEGORIES,
@@ -48,7 +49,7 @@ from projects_registry.models import (
 )
 from projects_registry.params import PARAMETER_LABELS, load_parameters, save_parameter
 from web.auth import login_required
-from web.collab import display_names
+from web.collab import ACCEPT, FILE_KINDS, display_names, message_zh, store_of
 from web.diagram import render_svg
 from web.render import flash, page
 from web.roles import ROLES, role_label
@@ -56,6 +57,11 @@ from web.roles import ROLES, role_label
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BUDGET_ROWS = 5
 INDICATOR_ROWS = 6
+# Which materials a project takes at which stage (申报 / 验收 / 绩效评价); none at the others.
+ATTACHMENT_PHASES = {"county_review": "申报材料", "revision": "申报材料", "city_review": "申报材料",
+                     "implementing": "验收材料", "acceptance": "验收材料",
+                     "self_evaluation": "绩效评价材料", "evaluation": "绩效评价材料"}
+ATTACH_ROLES = frozenset({"project_manager", "county_reviewer", "city_manager"})
 LABELS = {"categories": CATEGORIES, "sources": FUNDING_SOURCES, "stages": STAGES,
           "budget_categories": BUDGET_CATEGORIES, "kinds": INDICATOR_KINDS, "rubric": rules.RUBRIC_LABELS,
           "maturity_items": rules.MATURITY_ITEMS, "money": rules.money}
@@ -190,8 +196,19 @@ async def new_project(request: Request, actor: Actor) -> Response:
     status = 200
     if request.method == "POST":
         form = await request.form()
-        values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+        values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "file")}
         submission, errors = _parse_submission(form)
+        store = store_of(request)
+        upload = None
+        if _too_big(request):
+            errors["file"] = f"文件过大,单个附件不能超过 {store.max_bytes // (1024 * 1024)} MB。"
+        else:
+            upload = await _upload(form, store)
+            try:
+                if upload is not None:
+                    store.check(upload[0], upload[1])
+            except FormValidationError as exc:
+                errors["file"] = message_zh(exc.errors[0], store, upload[2] if upload else None) + "请重新选择文件。"
         if submission is not None:
             warnings = [h.message for h in rules.check_banned_uses(submission.budget_lines) if not h.blocking]
         if submission is not None and not errors:
@@ -200,10 +217,13 @@ async def new_project(request: Request, actor: Actor) -> Response:
             except lifecycle.ProjectError as exc:
                 errors["applicant_org"] = str(exc)
             else:
-                flash(request, f"已提交申报:{project.code}「{project.name}」,等待县级初审。")
+                attached = await _attach(request, actor, project, upload) if upload is not None else None
+                flash(request, f"已提交申报:{project.code}「{project.name}」,等待县级初审。"
+                      + (f"已上传申报材料:{attached.filename}。" if attached else ""))
                 return RedirectResponse(f"/projects/{project.id}", status_code=303)
         status = 422
     return page(request, "projects_new.html", {
+        "accept": ACCEPT, "file_kinds": FILE_KINDS, "max_mb": store_of(request).max_bytes // (1024 * 1024),
         "orgs": orgs, "errors": errors, "values": values, "warnings": warnings, "budget_rows": range(BUDGET_ROWS),
         "indicator_rows": range(INDICATOR_ROWS), "default_kinds": list(INDICATOR_KINDS), **LABELS},
         status_code=status)
@@ -271,6 +291,62 @@ async def edit_project(request: Request, actor: Actor) -> Response:
         "default_kinds": list(INDICATOR_KINDS) * 10, **LABELS}, status_code=status)
 
 
+async def _upload(form: FormData, store: AttachmentStore) -> tuple[str, bytes, int] | None:
+    """(clean filename, content, declared size) of the form's `file`, or None when no file was chosen."""
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    content = await upload.read(store.max_bytes + 1)  # never more than one byte over the limit in memory
+    return clean_filename(upload.filename), content, upload.size if upload.size is not None else len(content)
+
+
+def _too_big(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > store_of(request).max_bytes + 1024 * 1024
+
+
+async def _attach(request: Request, actor: Actor, project: Project, upload: tuple[str, bytes, int]) -> Attachment:
+    """Store the file on the project's case, linked to its open step; on the timeline if it is new."""
+    store = store_of(request)
+    filename, content, _ = upload
+    tasks = await lifecycle.open_tasks(project)
+    instance = await ProcessInstance.get(id=project.instance_id)
+    engine = request.app.state.ctx.engine
+    row, created = await add_attachment(store, instance=instance, task=tasks[0] if tasks else None,
+                                        filename=filename, content=content, actor=actor.username,
+                                        now=engine.clock.now())
+    if created:
+        await lifecycle.record_attachment(engine, actor, project, row.filename,
+                                          ATTACHMENT_PHASES.get(project.stage, "申报材料"))
+    return row
+
+
+@login_required
+async def project_upload(request: Request, actor: Actor) -> Response:
+    project = await _project(actor, int(request.path_params["project_id"]))
+    if not ATTACH_ROLES & actor.roles:
+        raise HTTPException(403, "您无权为该项目上传附件。")
+    back = RedirectResponse(f"/projects/{project.id}#attachments", status_code=303)
+    if project.stage not in ATTACHMENT_PHASES or not project.instance_id:
+        flash(request, f"项目当前环节「{STAGES.get(project.stage, project.stage)}」不接收附件:申报、验收和绩效评价"
+                       "阶段可上传材料。", "error")
+        return back
+    store = store_of(request)
+    if _too_big(request):
+        flash(request, f"文件过大,单个附件不能超过 {store.max_bytes // (1024 * 1024)} MB,未保存。", "error")
+        return back
+    upload = await _upload(await request.form(), store)
+    try:
+        store.check(*(upload[:2] if upload else ("", b"")))
+        assert upload is not None
+        row = await _attach(request, actor, project, upload)
+    except FormValidationError as exc:
+        flash(request, message_zh(exc.errors[0], store, upload[2] if upload else None), "error")
+    else:
+        flash(request, f"已上传附件:{row.filename}({ATTACHMENT_PHASES[project.stage]})。")
+    return back
+
+
 # -- project page --------------------------------------------------------------------------------------------
 
 
@@ -335,7 +411,17 @@ async def project_page(request: Request, actor: Actor) -> Response:
     today = queries.local_today(engine.clock.now())
     params = await load_parameters()
     events = await ProjectEvent.filter(project_id=project.id).order_by("at", "id")
+    attachments = await Attachment.filter(instance_id=project.instance_id).order_by("created_at", "id") \
+        if project.instance_id else []
+    step_of = {str(k): str(v) for k, v in await HumanTask.filter(instance_id=project.instance_id).values_list(
+        "id", "bpmn_id")} if project.instance_id else {}
+    phases = {a.id: ATTACHMENT_PHASES.get(lifecycle.STAGE_OF_TASK.get(step_of.get(str(a.task_id), ""), ""),
+                                          "申报材料") for a in attachments}
     return page(request, "projects_detail.html", {
+        "attachments": attachments, "phases": phases, "accept": ACCEPT, "file_kinds": FILE_KINDS,
+        "max_mb": store_of(request).max_bytes // (1024 * 1024), "collab_errors": {},
+        "upload_action": f"/projects/{project.id}/attachments",
+        "can_attach": project.stage in ATTACHMENT_PHASES and bool(ATTACH_ROLES & actor.roles),
         "p": project, "tasks": tasks, "actionable": actionable,
         "funding": await FundingLine.filter(project_id=project.id).order_by("id"),
         "lines": await BudgetLine.filter(project_id=project.id).order_by("id"),
@@ -348,7 +434,8 @@ async def project_page(request: Request, actor: Actor) -> Response:
         "milestones": await Milestone.filter(project_id=project.id).order_by("due_on"),
         "reports": reports, "chart": execution_chart(project, reports),
         "monitor": await lifecycle.latest_monitor(engine, project),
-        "events": events, "names": await display_names({e.actor for e in events}),
+        "events": events,
+        "names": await display_names({e.actor for e in events} | {a.uploaded_by for a in attachments}),
         "evaluations": await queries.evaluations(project), "diagram": diagram, "today": today,
         "stale": project.stage in ("reserve", "mature") and rules.is_stale(project.reserve_entered_on, today, params),
         "warnings": [h.message for h in rules.check_banned_uses([
@@ -684,5 +771,6 @@ routes = [
     Route("/projects/{project_id:int}", project_page),
     Route("/projects/{project_id:int}/action", project_action, methods=["POST"]),
     Route("/projects/{project_id:int}/edit", edit_project, methods=["GET", "POST"]),
+    Route("/projects/{project_id:int}/attachments", project_upload, methods=["POST"]),
     Route("/projects/{project_id:int}/evaluation", evaluation_page),
 ]

@@ -3,6 +3,7 @@
     GET  /projects                         projects in your scope (filters: stage, category, source, county; paged)
     POST /projects                         申报 (project_manager)
     GET  /projects/{id}                    a project with its lines, indicators, scores, milestones, timeline
+                                           and attachments (upload: POST /tasks/{task_id}/attachments)
     PUT  /projects/{id}                    edit the declaration after 退回 (resubmit with action `revise`)
     POST /projects/{id}/actions            the lifecycle actions of the project page, one JSON body per action
     POST /project-batches                  build a release batch (the system's proposal, arithmetic included)
@@ -29,6 +30,7 @@ from starlette.routing import Route
 from engine import authz
 from engine.authz import Actor
 from engine.errors import ConflictError
+from engine.models import Attachment
 from projects_registry import lifecycle, queries, rules
 from projects_registry.models import (
     BUDGET_CATEGORIES,
@@ -50,6 +52,7 @@ from projects_registry.models import (
 )
 from projects_registry.params import load_parameters
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
+from web.collab import attachment_json
 
 MAX_ID = 2**31 - 1
 MAX_AMOUNT = Decimal("999999999999.99")  # DecimalField(max_digits=14, decimal_places=2)
@@ -214,6 +217,8 @@ async def project_detail(actor: Actor, p: Project) -> dict[str, Any]:
                          "budget_execution": _money(e.budget_execution_score), "outputs": _money(e.output_score),
                          "outcomes": _money(e.outcome_score), "satisfaction": _money(e.satisfaction_score),
                          "evaluator": e.evaluator} for e in await queries.evaluations(p)],
+        "attachments": [attachment_json(a) for a in await Attachment.filter(instance_id=p.instance_id).order_by(
+            "created_at", "id")] if p.instance_id else [],
         "timeline": [{"at": e.at.isoformat(), "actor": e.actor, "stage": e.stage, "action": e.action,
                       "detail": e.detail}
                      for e in await ProjectEvent.filter(project_id=p.id).order_by("at", "id")],
