@@ -46,6 +46,19 @@ def _declaration(name: str) -> dict[str, Any]:
                            {"kind": "satisfaction", "name": "满意度", "target": 90, "unit": "%"}]}
 
 
+@pytest.fixture(scope="module")
+def projects_ready(live_server: str) -> str:
+    """The project lifecycle deployed in the live database and a 东坡区 project manager `br_pm`."""
+    _run_in_own_loop(_deploy_lifecycle(os.environ["CIVICFLOW_LIVE_DB"]))
+    with httpx.Client(base_url=live_server) as api:
+        r = api.post("/api/v1/auth/token", json={"username": "admin", "password": TEST_PASSWORD})
+        r = api.post("/api/v1/users", headers={"Authorization": f"Bearer {r.json()['token']}"}, json={
+            "username": "br_pm", "display_name": "东坡区项目管理", "password": TEST_PASSWORD, "org_unit": "511402",
+            "roles": ["project_manager"]})
+        assert r.status_code == 201, r.text
+    return live_server
+
+
 def _mature_projects(base: str, names_and_scores: list[tuple[str, int]]) -> list[int]:
     with httpx.Client(base_url=base) as api:
         def token(user: str) -> dict[str, str]:
@@ -53,10 +66,6 @@ def _mature_projects(base: str, names_and_scores: list[tuple[str, int]]) -> list
             assert r.status_code == 201, r.text
             return {"Authorization": f"Bearer {r.json()['token']}"}
 
-        r = api.post("/api/v1/users", headers=token("admin"), json={
-            "username": "br_pm", "display_name": "东坡区项目管理", "password": TEST_PASSWORD, "org_unit": "511402",
-            "roles": ["project_manager"]})
-        assert r.status_code == 201, r.text
         pm, county, city = token("br_pm"), token("dp_county"), token("city_mgr")
         ids = []
         for name, score in names_and_scores:
@@ -76,9 +85,8 @@ def _mature_projects(base: str, names_and_scores: list[tuple[str, int]]) -> list
         return ids
 
 
-def test_manager_builds_and_confirms_a_batch_then_reads_a_timeline(page: Any, live_server: str) -> None:
-    _run_in_own_loop(_deploy_lifecycle(os.environ["CIVICFLOW_LIVE_DB"]))
-    ids = _mature_projects(live_server, [("浏览器测试·甲社区养老", 95), ("浏览器测试·乙社区养老", 90),
+def test_manager_builds_and_confirms_a_batch_then_reads_a_timeline(page: Any, projects_ready: str) -> None:
+    ids = _mature_projects(projects_ready, [("浏览器测试·甲社区养老", 95), ("浏览器测试·乙社区养老", 90),
                                          ("浏览器测试·丙社区养老", 85)])
 
     failed: list[str] = []  # where each console error comes from
@@ -118,3 +126,44 @@ def test_manager_builds_and_confirms_a_batch_then_reads_a_timeline(page: Any, li
     screenshot(page, "projects-timeline")
     # no script error, no CSP violation; the app serves no favicon.ico (Chromium asks for it once): not this page's
     assert all(url.endswith("/favicon.ico") for url in failed), (page.errors, failed)
+
+
+def test_applicant_edits_a_returned_project_and_attaches_a_file(page: Any, projects_ready: str,
+                                                                 tmp_path: Any) -> None:
+    with httpx.Client(base_url=projects_ready) as api:
+        def token(user: str) -> dict[str, str]:
+            r = api.post("/api/v1/auth/token", json={"username": user, "password": TEST_PASSWORD})
+            return {"Authorization": f"Bearer {r.json()['token']}"}
+
+        r = api.post("/api/v1/projects", headers=token("br_pm"), json=_declaration("浏览器测试·退回修改项目"))
+        pid = r.json()["id"]
+        r = api.post(f"/api/v1/projects/{pid}/actions", headers=token("dp_county"),
+                     json={"action": "county_review", "decision": "return", "opinion": "请补充助餐服务指标"})
+        assert r.status_code == 200 and r.json()["project"]["stage"] == "revision", r.text
+
+    login(page, "br_pm")
+    page.goto(f"/projects/{pid}")
+    page.get_by_role("link", name="修改申报内容(项目信息、预算明细、绩效指标)").click()
+    page.wait_for_url(f"**/projects/{pid}/edit")
+    expect(page.get_by_label("项目名称")).to_have_value("浏览器测试·退回修改项目")
+    page.get_by_label("项目名称").fill("浏览器测试·退回修改项目(已调整)")
+    page.get_by_label("第 4 个指标名称").fill("助餐服务人次")
+    page.get_by_label("第 4 个指标类型").select_option(label="产出·数量")
+    page.get_by_label("第 4 个指标目标值").fill("3000")
+    screenshot(page, "projects-edit-after-return")
+    page.get_by_role("button", name="保存修改").click()
+    page.wait_for_url(f"**/projects/{pid}#revise")
+    expect(page.locator(".flash").first).to_contain_text("已保存修改:项目名称、绩效指标")
+    expect(page.locator("ol.timeline")).to_contain_text("退回后修改申报内容")
+
+    pdf = tmp_path / "补充材料.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    page.locator("#attachments").get_by_label("上传附件").set_input_files(str(pdf))
+    page.locator("#attachments").get_by_role("button", name="上传", exact=True).click()
+    expect(page.locator(".flash").first).to_contain_text("已上传附件:补充材料.pdf(申报材料)")
+    expect(page.locator("#attachments table")).to_contain_text("补充材料.pdf")
+    page.get_by_label("修改说明").fill("已补充服务指标和材料")
+    page.get_by_role("button", name="重新提交").click()
+    expect(page.locator("h1 .status")).to_have_text("县级初审")
+    page.locator("#attachments").scroll_into_view_if_needed()
+    screenshot(page, "projects-after-resubmit")
