@@ -166,13 +166,36 @@ def _eco_share(values: dict[str, Any], errors: dict[str, str]) -> Decimal:
     return (Decimal(eco) / Decimal(total)).quantize(Decimal("0.0001"))
 
 
+def validate_submission(body: dict[str, Any], check_items: list[dict[str, Any]], values: dict[str, Any],
+                        rows: list[cl.PlotRow], errors: dict[str, str]) -> tuple[dict[str, tuple[bool, str]], Decimal]:
+    """The checks and eco-burial share of a complete submission; problems go into `errors` (Chinese), keyed
+    check_<item> / rows / eco / opinion. The page and the API (web.cemetery_api) both use it."""
+    checks: dict[str, tuple[bool, str]] = {}
+    for item in check_items:
+        answer, note = values["checks"].get(item["code"], ""), values["notes_by_item"].get(item["code"], "")
+        if answer not in ("ok", "fail"):
+            errors[f"check_{item['code']}"] = "请选择“符合”或“不符合”。"
+        elif answer == "fail" and len(note) < 2:
+            errors[f"check_{item['code']}"] = "不符合的项目请填写问题说明。"
+        else:
+            checks[item["code"]] = (answer == "ok", note)
+    minimum = int(body["parameters"].get("measured_sample_min", 3))
+    if len(rows) < minimum and "rows" not in errors:
+        errors["rows"] = f"请至少录入 {minimum} 个实测墓位。"
+    eco_share = _eco_share(values, errors)
+    if len(values["opinion"]) < 2:
+        errors["opinion"] = "请填写检查意见(至少 2 个字)。"
+    return checks, eco_share
+
+
 @login_required
 async def checklist_page(request: Request, actor: Actor) -> Response:
     try:
         task = await HumanTask.get_or_none(id=request.path_params["task_id"])
     except (ValueError, TypeError):
         task = None
-    if task is None or not authz.can_see_path(actor, task.org_path) or task.bpmn_id not in insp.CHECKLIST_TASKS:
+    if task is None or not authz.can_see_path(actor, task.org_path) or task.process_key != insp.PROCESS_KEY or \
+            task.bpmn_id not in insp.CHECKLIST_TASKS:
         raise HTTPException(404, "检查事项不存在。")
     inspection = await insp.inspection_of_task(task)
     cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
@@ -195,21 +218,7 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
         if row_errors:
             errors["rows"] = " ".join(row_errors)
         if action == "submit":
-            checks: dict[str, tuple[bool, str]] = {}
-            for item in check_items:
-                answer, note = values["checks"][item["code"]], values["notes_by_item"][item["code"]]
-                if answer not in ("ok", "fail"):
-                    errors[f"check_{item['code']}"] = "请选择“符合”或“不符合”。"
-                elif answer == "fail" and len(note) < 2:
-                    errors[f"check_{item['code']}"] = "不符合的项目请填写问题说明。"
-                else:
-                    checks[item["code"]] = (answer == "ok", note)
-            minimum = int(body["parameters"].get("measured_sample_min", 3))
-            if len(rows) < minimum and "rows" not in errors:
-                errors["rows"] = f"请至少录入 {minimum} 个实测墓位。"
-            eco_share = _eco_share(values, errors)
-            if len(values["opinion"]) < 2:
-                errors["opinion"] = "请填写检查意见(至少 2 个字)。"
+            checks, eco_share = validate_submission(body, check_items, values, rows, errors)
             if not errors:
                 try:
                     record = await insp.submit_checklist(

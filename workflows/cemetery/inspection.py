@@ -32,7 +32,7 @@ from engine.forms import FieldError, FormValidationError
 from engine.models import HumanTask, ProcessInstance
 from engine.runtime import Engine, RouteContext, TaskRoute
 from workflows.cemetery import checklist as cl
-from workflows.cemetery.models import Cemetery, CemeteryInspection, InspectionCampaign, Rectification
+from workflows.cemetery.models import Cemetery, CemeteryInspection, InspectionCampaign, InspectionPhoto, Rectification
 from workflows.cemetery.sales import SalesStatusError, change_status
 from workflows.common.models import ChecklistRecord
 
@@ -123,6 +123,7 @@ async def submit_checklist(engine: Engine, task: HumanTask, *, actor: str, check
         record = await ChecklistRecord.create(
             template=template, subject_type="cemetery", subject_id=str(cemetery.id), instance_id=inspection.instance_id,
             inspector=actor, answers=answers, findings=[f.as_dict() for f in findings], passed=not findings)
+        await InspectionPhoto.filter(task_id=str(task.id), record_id=None).update(record_id=record.id)
         if kind == "onsite":
             await _open_rectifications(inspection, cemetery, record, template.body, now)
             inspection.checklist_record_id = record.id

@@ -3,7 +3,8 @@
     Cemetery               one cemetery: type, area, plots, prices, operator, sales status (+ reason)
       ├── CemeteryDocument licences and approvals with their expiry (经营许可, 建设批复, 用地, 规划, 价格)
       └── CemeteryInspection  one inspection of one cemetery in one campaign year, outcome, instance id
-            └── Rectification one finding turned into a corrective action with owner, due date, status
+            ├── Rectification one finding turned into a corrective action with owner, due date, status
+            └── InspectionPhoto  a photo taken on site, for one checklist item or one measured plot
     InspectionCampaign     the yearly campaign (年检工作) a set of inspections belongs to
 """
 
@@ -133,3 +134,23 @@ class Rectification(Model):
     class Meta:
         table = "cemetery_rectification"
         indexes = [Index(fields=["status", "due_on"])]
+
+
+# A photo taken on site: an engine Attachment of the checklist task (bytes outside the workflow state, hashed,
+# type and size checked, scoped download), linked to the checklist item or measured plot it documents.
+# record_id is set when the checklist is submitted.
+class InspectionPhoto(Model):
+    id = fields.IntField(primary_key=True)
+    inspection: fields.ForeignKeyRelation[CemeteryInspection] = fields.ForeignKeyField(
+        "cemetery.CemeteryInspection", related_name="photos", on_delete=fields.CASCADE)
+    task_id = fields.CharField(max_length=36)
+    attachment_id = fields.IntField()
+    item = fields.CharField(max_length=64)  # a check item code, or plot for a measured plot
+    plot_label = fields.CharField(max_length=100, default="")
+    record_id = fields.IntField(null=True)  # the ChecklistRecord the photo was submitted with
+    uploaded_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "cemetery_photo"
+        unique_together = (("task_id", "attachment_id", "item", "plot_label"),)
