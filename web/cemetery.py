@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,12 +14,15 @@ from starlette.routing import Route
 from engine import authz
 from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
+from engine.forms import FormValidationError
 from engine.models import HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
-from web.render import flash, is_htmx, page
+from web.collab import message_zh, store_of
+from web.render import SHANGHAI, flash, is_htmx, page
+from web.xlsx import xlsx_response
 from workflows.cemetery import checklist as cl
 from workflows.cemetery import inspection as insp
-from workflows.cemetery import kpi, register
+from workflows.cemetery import kpi, photos, register
 from workflows.cemetery.models import (
     AREA_KINDS,
     CEMETERY_TYPES,
@@ -39,6 +42,7 @@ from workflows.common.models import ChecklistRecord
 STATUS_EDITORS = frozenset({"admin", "city_manager", "county_reviewer"})
 CAMPAIGN_OPENERS = frozenset({"admin", "city_manager"})
 BLANK_ROWS = 6
+MAX_CHECKLIST_BODY = 64 * 1024 * 1024  # all photos of one post together
 LABELS = {"types": CEMETERY_TYPES, "areas": AREA_KINDS, "statuses": SALES_STATUSES, "outcomes": OUTCOMES,
           "stages": INSPECTION_STAGES, "doc_kinds": DOCUMENT_KINDS, "rect_statuses": RECTIFICATION_STATUSES,
           "plot_kinds": cl.PLOT_KINDS}
@@ -188,6 +192,30 @@ def validate_submission(body: dict[str, Any], check_items: list[dict[str, Any]],
     return checks, eco_share
 
 
+async def _store_photos(request: Request, form: FormData, task: HumanTask, inspection: CemeteryInspection,
+                        check_items: list[dict[str, Any]], values: dict[str, Any], actor: Actor,
+                        errors: dict[str, str]) -> None:
+    """Store the photos of this post at once (a refused checklist loses none of them); a refused photo is
+    reported next to its item or plot and nothing of it is stored."""
+    store = store_of(request)
+    targets = [(f"photo_{i['code']}", i["code"], "") for i in check_items]
+    targets += [(f"plot_photo_{n}", photos.PLOT, label.strip() or f"第 {n + 1} 个墓位")
+                for n, (label, _, _) in enumerate(values["rows"])]
+    for field, item, plot_label in targets:
+        upload = form.get(field)
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        content = await upload.read(store.max_bytes + 1)
+        try:
+            await photos.add_photo(store, inspection, task, item=item, plot_label=plot_label,
+                                   filename=upload.filename, content=content, actor=actor.username,
+                                   now=ctx_of(request).engine.clock.now())
+        except FormValidationError as exc:
+            error = exc.errors[0]
+            errors[field] = "仅支持 JPG、PNG 照片,未保存。" if error.code == "type" else \
+                message_zh(error, store, len(content))
+
+
 @login_required
 async def checklist_page(request: Request, actor: Actor) -> Response:
     try:
@@ -205,11 +233,16 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
     body = template.body
     check_items = [i for i in cl.items_for(body, cemetery.cemetery_type) if i["kind"] == "check"]
     actionable = authz.can_act(actor, task)
-    form = await request.form() if request.method == "POST" else None
-    if form is not None and not actionable:
+    if request.method == "POST" and not actionable:
         raise HTTPException(403, "您无权办理该检查事项。")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_CHECKLIST_BODY:
+        raise HTTPException(422, "上传的照片总量过大,请分批上传(每次提交不超过 64 MB)。")
+    form = await request.form() if request.method == "POST" else None
     values = _checklist_values(form, check_items, cemetery)
     errors: dict[str, str] = {}
+    if form is not None:
+        await _store_photos(request, form, task, inspection, check_items, values, actor, errors)
     rows, row_errors = cl.parse_rows(*zip(*values["rows"], strict=True)) if values["rows"] else ([], [])
     flagged = cl.flag_rows(body, cemetery.cemetery_type, rows)
     status = 200
@@ -238,7 +271,8 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
         "values": values, "flagged": flagged, "errors": errors, "actionable": actionable,
         "limits": {k: cl.limit_for(body, cemetery.cemetery_type, k) for k in cl.PLOT_KINDS},
         "over_count": sum(1 for f in flagged if f.over), "kind_label": insp.CHECKLIST_TASKS[task.bpmn_id],
-        "eco_min": body["parameters"].get("eco_share_min"), **LABELS,
+        "eco_min": body["parameters"].get("eco_share_min"),
+        "photos": photos.by_target(await photos.photos_of_task(str(task.id))), **LABELS,
     }
     block = "plot_rows" if form is not None and action == "check" and is_htmx(request) else None
     return page(request, "cemetery_checklist.html", context, block=block, status_code=status)
@@ -292,13 +326,94 @@ async def checklist_record(request: Request, actor: Actor) -> Response:
     cemetery = await _cemetery_or_404(actor, record.subject_id)
     template = await record.template
     items = {i["code"]: i for i in template.body["items"]}
-    return page(request, "cemetery_record.html", {"record": record, "c": cemetery, "template": template,
-                                                  "items": items, **LABELS})
+    return page(request, "cemetery_record.html", {
+        "record": record, "c": cemetery, "template": template, "items": items,
+        "photos": photos.by_target(await photos.photos_of_record(record.id)), **LABELS})
+
+
+async def _inspection_or_404(actor: Actor, inspection_id: object) -> CemeteryInspection:
+    inspection = await CemeteryInspection.filter(id=int(str(inspection_id)),
+                                                 org_path__startswith=actor.org_path).first()
+    if inspection is None:
+        raise HTTPException(404, "年检记录不存在或不在您的管理范围内。")
+    return inspection
+
+
+def _plots(record: ChecklistRecord | None, body: dict[str, Any], items: dict[str, Any]) -> list[dict[str, Any]]:
+    """The measured plots of a record, each with the limit of its template version and the over-limit flag."""
+    if record is None:
+        return []
+    over = {(f["item"], f.get("value")) for f in record.findings}
+    out: list[dict[str, Any]] = []
+    for code, answer in record.answers.items():
+        if isinstance(answer, list) and code in items:
+            limit = body["parameters"].get(items[code].get("limit_param", ""), "")
+            out.extend({"label": m["label"], "area": m["value"], "limit": limit, "item": items[code]["label"],
+                        "over": (code, m["value"]) in over} for m in answer)
+    return out
+
+
+@login_required
+async def inspection_report(request: Request, actor: Actor) -> Response:
+    """The printable 年检报告 of one cemetery and year: facts, checklist, measured plots, photos, findings,
+    rectification and acceptance, outcome."""
+    inspection = await _inspection_or_404(actor, request.path_params["inspection_id"])
+    cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
+    records = {r.id: r for r in await ChecklistRecord.filter(
+        id__in=[i for i in (inspection.checklist_record_id, inspection.acceptance_record_id) if i])
+        .prefetch_related("template")}
+    onsite = records.get(inspection.checklist_record_id or 0)
+    acceptance = records.get(inspection.acceptance_record_id or 0)
+    template = onsite.template if onsite else await cl.ensure_template()
+    items = {i["code"]: i for i in template.body["items"]}
+    orgs = {o.code: o.name for o in await OrgUnit.filter(code__in=[cemetery.county_code, cemetery.township_code])}
+    shots = photos.by_target(await photos.photos_of_record(onsite.id)) if onsite else {}
+    return page(request, "cemetery_report.html", {
+        "i": inspection, "c": cemetery, "onsite": onsite, "acceptance": acceptance, "template": template,
+        "items": items, "plots": _plots(onsite, template.body, items), "photos": shots, "orgs": orgs,
+        "rectifications": await Rectification.filter(inspection=inspection).order_by("id"),
+        "today": _today(request), **LABELS,
+    })
+
+
+@login_required
+async def export_results(request: Request, actor: Actor) -> Response:
+    """The year's inspection results in the actor's scope as XLSX (one row per cemetery inspected)."""
+    year = _year(request)
+    inspections = await CemeteryInspection.filter(year=year, org_path__startswith=actor.org_path).select_related(
+        "cemetery").order_by("cemetery__county_code", "cemetery__code").limit(5000)
+    records = {r.id: r for r in await ChecklistRecord.filter(
+        id__in=[i.checklist_record_id for i in inspections if i.checklist_record_id]).prefetch_related("template")}
+    rects = await Rectification.filter(inspection_id__in=[i.id for i in inspections]).values_list(
+        "inspection_id", "status")
+    orgs = {o.code: o.name for o in await authz.visible_org_units(actor).filter(level__in=["county", "township"])}
+    rows = []
+    for i in inspections:
+        c: Cemetery = i.cemetery
+        record = records.get(i.checklist_record_id or 0)
+        plots = _plots(record, record.template.body, {x["code"]: x for x in record.template.body["items"]}) \
+            if record else []
+        mine = [status for inspection_id, status in rects if inspection_id == i.id]
+        rows.append([
+            orgs.get(c.county_code, c.county_code), orgs.get(c.township_code, c.township_code), c.code, c.name,
+            CEMETERY_TYPES.get(c.cemetery_type, c.cemetery_type), INSPECTION_STAGES.get(i.stage, i.stage),
+            OUTCOMES.get(i.outcome or "", "") if i.outcome else "",
+            i.published_at.astimezone(SHANGHAI).strftime("%Y-%m-%d") if i.published_at else "",
+            record.template.version if record else "", len(record.findings) if record else "",
+            len(plots) if record else "", sum(1 for p in plots if p["over"]) if record else "",
+            mine.count("open"), mine.count("verified"),
+            i.rectification_due.astimezone(SHANGHAI).strftime("%Y-%m-%d") if i.rectification_due else "",
+            "是" if i.escalated_at else "", SALES_STATUSES.get(c.status, c.status)])
+    return xlsx_response(f"cemetery-inspections-{year}.xlsx", f"{year}年度公墓年检结果", [
+        "县(区)", "乡镇(街道)", "编号", "公墓", "类型", "环节", "结论", "公布日期", "检查表版本", "问题数",
+        "实测墓位数", "超标墓位数", "整改中", "已验收", "整改期限", "逾期督办", "销售状态"], rows)
 
 
 routes = [
     Route("/cemetery", cemetery_list),
     Route("/cemetery/progress", progress),
+    Route("/cemetery/progress.xlsx", export_results),
+    Route("/cemetery/inspections/{inspection_id:int}/report", inspection_report),
     Route("/cemetery/campaigns", open_campaign, methods=["POST"]),
     Route("/cemetery/records/{record_id:int}", checklist_record),
     Route("/cemetery/tasks/{task_id}/checklist", checklist_page, methods=["GET", "POST"]),
