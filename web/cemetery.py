@@ -21,8 +21,8 @@ from web.collab import message_zh, store_of
 from web.render import SHANGHAI, flash, is_htmx, page
 from web.xlsx import xlsx_response
 from workflows.cemetery import checklist as cl
+from workflows.cemetery import editing, kpi, photos, register
 from workflows.cemetery import inspection as insp
-from workflows.cemetery import kpi, photos, register
 from workflows.cemetery.models import (
     AREA_KINDS,
     CEMETERY_TYPES,
@@ -40,6 +40,7 @@ from workflows.common.checklist import ChecklistError
 from workflows.common.models import ChecklistRecord
 
 STATUS_EDITORS = frozenset({"admin", "city_manager", "county_reviewer"})
+REGISTER_EDITORS = STATUS_EDITORS  # the register is kept by the civil-affairs bureaus, each in its own scope
 CAMPAIGN_OPENERS = frozenset({"admin", "city_manager"})
 BLANK_ROWS = 6
 MAX_CHECKLIST_BODY = 64 * 1024 * 1024  # all photos of one post together
@@ -81,7 +82,8 @@ async def cemetery_list(request: Request, actor: Actor) -> Response:
         cemetery_id__in=[r.id for r in rows], year=_today(request).year)}
     return page(request, "cemetery_list.html", {
         "rows": rows, "orgs": orgs, "counties": counties, "params": params, "latest": latest,
-        "my_tasks": await register.checklist_tasks_for(actor), "year": _today(request).year, **LABELS,
+        "my_tasks": await register.checklist_tasks_for(actor), "year": _today(request).year,
+        "can_register": bool(actor.roles & REGISTER_EDITORS), **LABELS,
     }, block="cemetery_rows")
 
 
@@ -105,7 +107,8 @@ async def _detail(request: Request, actor: Actor, cemetery: Cemetery, *, errors:
                                               _today(request)),
         "open_tasks": open_tasks, "can_act": {str(t.id): authz.can_act(actor, t) for t in open_tasks},
         "checklist_tasks": insp.CHECKLIST_TASKS, "today": _today(request),
-        "can_edit_status": bool(actor.roles & STATUS_EDITORS), "errors": errors or {}, "values": values or {},
+        "can_edit_status": bool(actor.roles & STATUS_EDITORS), "can_edit": bool(actor.roles & REGISTER_EDITORS),
+        "errors": errors or {}, "values": values or {},
         **LABELS,
     }, status_code=status_code)
 
@@ -138,6 +141,96 @@ async def cemetery_status(request: Request, actor: Actor) -> Response:
             flash(request, "已变更销售状态。" if changed else "销售状态未变化。")
             return RedirectResponse(f"/cemetery/{cemetery.id}", status_code=303)
     return await _detail(request, actor, cemetery, errors=errors, values=values, status_code=422)
+
+
+# -- register editing ----------------------------------------------------------------------------
+
+REGISTER_FIELDS = ("code", "name", "cemetery_type", "area_kind", "township_code", "operator", "area_m2",
+                   *editing.PLOT_FIELDS, "prices")
+DOCUMENT_FIELDS = ("kind", "number", "issued_by", "issued_on", "expires_on")
+
+
+def _require_editor(actor: Actor) -> None:
+    if not actor.roles & REGISTER_EDITORS:
+        raise HTTPException(403, "您无权编辑公墓登记信息。")
+
+
+async def _edit_page(request: Request, actor: Actor, cemetery: Cemetery | None, values: dict[str, str],
+                     errors: dict[str, str], *, doc_values: dict[str, str] | None = None,
+                     doc_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    townships = await authz.visible_org_units(actor).filter(level="township").order_by("code")
+    documents = register.document_states(list(await cemetery.documents.all().order_by("kind", "id")),
+                                         _today(request)) if cemetery else []
+    return page(request, "cemetery_edit.html", {
+        "c": cemetery, "values": values, "errors": errors, "townships": townships, "documents": documents,
+        "doc_values": doc_values or {}, "doc_errors": doc_errors or {}, "plot_fields": editing.PLOT_FIELDS,
+        **LABELS}, status_code=status_code)
+
+
+def _register_values(c: Cemetery) -> dict[str, str]:
+    values = {k: str(getattr(c, k)) for k in REGISTER_FIELDS if k != "prices"}
+    values["prices"] = editing.prices_text(c.prices)
+    return values
+
+
+@login_required
+async def cemetery_new(request: Request, actor: Actor) -> Response:
+    _require_editor(actor)
+    if request.method == "GET":
+        return await _edit_page(request, actor, None, {"cemetery_type": "public_welfare", "area_kind": "rural"}, {})
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in REGISTER_FIELDS}
+    clean, errors = await editing.validate_cemetery(values, scope_path=actor.org_path)
+    if errors:
+        return await _edit_page(request, actor, None, values, errors, status_code=422)
+    cemetery = await editing.save_cemetery(clean, actor=actor.username, now=ctx_of(request).engine.clock.now())
+    flash(request, f"已登记公墓:{cemetery.name}。请继续登记批准文件。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}/edit", status_code=303)
+
+
+@login_required
+async def cemetery_edit(request: Request, actor: Actor) -> Response:
+    cemetery = await _cemetery_or_404(actor, request.path_params["cemetery_id"])
+    _require_editor(actor)
+    if request.method == "GET":
+        return await _edit_page(request, actor, cemetery, _register_values(cemetery), {})
+    form = await request.form()
+    values = {**_register_values(cemetery), **{k: str(form.get(k, "")) for k in REGISTER_FIELDS
+                                               if k not in ("code", "township_code")}}
+    clean, errors = await editing.validate_cemetery(values, scope_path=actor.org_path, existing=cemetery)
+    if errors:
+        return await _edit_page(request, actor, cemetery, values, errors, status_code=422)
+    await editing.save_cemetery(clean, actor=actor.username, now=ctx_of(request).engine.clock.now(),
+                                existing=cemetery)
+    flash(request, "已保存登记信息。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}", status_code=303)
+
+
+@login_required
+async def document_add(request: Request, actor: Actor) -> Response:
+    cemetery = await _cemetery_or_404(actor, request.path_params["cemetery_id"])
+    _require_editor(actor)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in DOCUMENT_FIELDS}
+    clean, errors = editing.validate_document(values)
+    if errors:
+        return await _edit_page(request, actor, cemetery, _register_values(cemetery), {}, doc_values=values,
+                                doc_errors=errors, status_code=422)
+    await editing.add_document(cemetery, clean, actor=actor.username, now=ctx_of(request).engine.clock.now())
+    flash(request, "已登记批准文件。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}/edit#documents", status_code=303)
+
+
+@login_required
+async def document_remove(request: Request, actor: Actor) -> Response:
+    cemetery = await _cemetery_or_404(actor, request.path_params["cemetery_id"])
+    _require_editor(actor)
+    removed = await editing.remove_document(cemetery, request.path_params["document_id"], actor=actor.username,
+                                            now=ctx_of(request).engine.clock.now())
+    if not removed:
+        raise HTTPException(404, "批准文件不存在。")
+    flash(request, "已删除批准文件。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}/edit#documents", status_code=303)
 
 
 # -- checklist -----------------------------------------------------------------------------------
@@ -417,6 +510,10 @@ routes = [
     Route("/cemetery/campaigns", open_campaign, methods=["POST"]),
     Route("/cemetery/records/{record_id:int}", checklist_record),
     Route("/cemetery/tasks/{task_id}/checklist", checklist_page, methods=["GET", "POST"]),
+    Route("/cemetery/new", cemetery_new, methods=["GET", "POST"]),
     Route("/cemetery/{cemetery_id:int}", cemetery_detail),
+    Route("/cemetery/{cemetery_id:int}/edit", cemetery_edit, methods=["GET", "POST"]),
+    Route("/cemetery/{cemetery_id:int}/documents", document_add, methods=["POST"]),
+    Route("/cemetery/{cemetery_id:int}/documents/{document_id:int}/delete", document_remove, methods=["POST"]),
     Route("/cemetery/{cemetery_id:int}/status", cemetery_status, methods=["POST"]),
 ]
