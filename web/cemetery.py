@@ -15,7 +15,7 @@ from engine import authz
 from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FormValidationError
-from engine.models import HumanTask, OrgUnit
+from engine.models import Attachment, HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
 from web.collab import message_zh, store_of
 from web.render import SHANGHAI, flash, is_htmx, page
@@ -108,6 +108,8 @@ async def _detail(request: Request, actor: Actor, cemetery: Cemetery, *, errors:
         "open_tasks": open_tasks, "can_act": {str(t.id): authz.can_act(actor, t) for t in open_tasks},
         "checklist_tasks": insp.CHECKLIST_TASKS, "today": _today(request),
         "can_edit_status": bool(actor.roles & STATUS_EDITORS), "can_edit": bool(actor.roles & REGISTER_EDITORS),
+        "can_rectify": bool(actor.roles & editing.RECTIFIERS), "evidence": {a.id: a for a in await Attachment.filter(
+            id__in=[i for r in rectifications for i in (r.evidence or [])])},
         "errors": errors or {}, "values": values or {},
         **LABELS,
     }, status_code=status_code)
@@ -231,6 +233,35 @@ async def document_remove(request: Request, actor: Actor) -> Response:
         raise HTTPException(404, "批准文件不存在。")
     flash(request, "已删除批准文件。")
     return RedirectResponse(f"/cemetery/{cemetery.id}/edit#documents", status_code=303)
+
+
+@login_required
+async def rectification_update(request: Request, actor: Actor) -> Response:
+    """The township or county reports progress on a rectification item: note, evidence file, 已整改."""
+    rect = await Rectification.filter(id=request.path_params["rectification_id"],
+                                      inspection__org_path__startswith=actor.org_path).first()
+    if rect is None:
+        raise HTTPException(404, "整改事项不存在或不在您的管理范围内。")
+    if not actor.roles & editing.RECTIFIERS:
+        raise HTTPException(403, "您无权更新整改进展。")
+    inspection = await CemeteryInspection.get(id=rect.inspection_id)  # type: ignore[attr-defined]
+    cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
+    form = await request.form()
+    store = store_of(request)
+    upload = form.get("file")
+    filename, content = (upload.filename, await upload.read(store.max_bytes + 1)) \
+        if isinstance(upload, UploadFile) and upload.filename else (None, b"")
+    progress = str(form.get("progress", ""))
+    try:
+        await editing.report_progress(store, rect, actor=actor.username, progress=progress,
+                                      done=form.get("done") == "1", filename=filename, content=content,
+                                      now=ctx_of(request).engine.clock.now())
+    except (ValueError, FormValidationError) as exc:
+        message = message_zh(exc.errors[0], store, len(content)) if isinstance(exc, FormValidationError) else str(exc)
+        return await _detail(request, actor, cemetery, errors={f"rect_{rect.id}": message},
+                             values={f"progress_{rect.id}": progress}, status_code=422)
+    flash(request, "已更新整改进展。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}#rectifications", status_code=303)
 
 
 # -- checklist -----------------------------------------------------------------------------------
@@ -514,6 +545,7 @@ routes = [
     Route("/cemetery/{cemetery_id:int}", cemetery_detail),
     Route("/cemetery/{cemetery_id:int}/edit", cemetery_edit, methods=["GET", "POST"]),
     Route("/cemetery/{cemetery_id:int}/documents", document_add, methods=["POST"]),
+    Route("/cemetery/rectifications/{rectification_id:int}", rectification_update, methods=["POST"]),
     Route("/cemetery/{cemetery_id:int}/documents/{document_id:int}/delete", document_remove, methods=["POST"]),
     Route("/cemetery/{cemetery_id:int}/status", cemetery_status, methods=["POST"]),
 ]

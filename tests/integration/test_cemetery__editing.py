@@ -1,14 +1,16 @@
-"""Editing the cemetery register from the pages: registration data and documents with expiry, in scope only,
-Chinese errors that lose nothing, every change audited. SQLite and PostgreSQL."""
+"""Editing the cemetery register from the pages (registration data, documents with expiry) and reporting progress on
+rectification items (note, evidence, 已整改): in scope only, Chinese errors that lose nothing, audited.
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.models import AuditEvent
-from tests.cemetery_helpers import make_cemetery
+from engine.models import Attachment, AuditEvent, User
+from tests.cemetery_helpers import checklist, install_cemetery, make_cemetery, open_task, png, review, to_city_review
 from tests.conftest import browser_login
-from workflows.cemetery.models import Cemetery, CemeteryDocument
+from workflows.cemetery import inspection as insp
+from workflows.cemetery.models import Cemetery, CemeteryDocument, Rectification
 
 NEW = {"code": "GY900", "name": "大石桥公益性公墓", "cemetery_type": "public_welfare", "area_kind": "rural",
        "township_code": "511402002", "operator": "大石桥街道办事处", "area_m2": "4200.5", "plots_single": "300",
@@ -80,3 +82,46 @@ async def test_editing_is_for_bureau_staff_in_scope(client: Any, engine: Any) ->
     r = await client.post(f"/cemetery/{c.id}/documents", data={"csrf_token": csrf, "kind": "land", "number": "x"})
     assert r.status_code == 404
     assert await CemeteryDocument.all().count() == 0 and await Cemetery.all().count() == 1
+
+
+async def test_township_reports_rectification_progress_with_evidence(client: Any, engine: Any) -> None:
+    await install_cemetery(engine)
+    c = await make_cemetery()
+    campaign = await insp.open_campaign(2026, actor="city_mgr", now=engine.clock.now())
+    inspection = await insp.start_inspection(engine, c, campaign, actor="city_mgr")
+    await to_city_review(engine, inspection, areas=[("single", "0.7"), ("single", "0.4"), ("double", "0.7")])
+    await review(engine, inspection, "rectify", rectification_days=30)
+    rect = await Rectification.get(inspection_id=inspection.id)
+    url = f"/cemetery/rectifications/{rect.id}"
+    csrf = await browser_login(client, "th_clerk")
+    detail = await client.get(f"/cemetery/{c.id}")
+    assert "更新整改进展" in detail.text
+    empty = await client.post(url, data={"csrf_token": csrf, "progress": " "})
+    assert empty.status_code == 422 and "请填写整改进展" in empty.text
+    bad = await client.post(url, data={"csrf_token": csrf, "progress": "已拆除超标墓基。", "done": "1"},
+                            files={"file": ("x.exe", b"MZ\x90\x00", "application/octet-stream")})
+    assert bad.status_code == 422 and "不支持该文件类型" in bad.text and "已拆除超标墓基。" in bad.text
+    fresh = await Rectification.get(id=rect.id)
+    assert (fresh.progress, fresh.reported_done_at, fresh.evidence) == (None, None, None)
+    ok = await client.post(url, data={"csrf_token": csrf, "progress": "已拆除超标墓基。", "done": "1"},
+                           files={"file": ("整改后.png", png(), "image/png")})
+    assert ok.status_code == 303, ok.text
+    fresh = await Rectification.get(id=rect.id)
+    assert fresh.progress == "已拆除超标墓基。" and fresh.progress_by == "th_clerk" and fresh.reported_done_at
+    evidence = await Attachment.get(id=fresh.evidence[0])
+    assert str(evidence.task_id) == str((await open_task(inspection, "Task_rectify")).id)
+    page = (await client.get(f"/cemetery/{c.id}")).text
+    assert "已整改,待验收" in page and "整改后.png" in page
+    await browser_login(client, "rs_county")
+    assert (await client.post(url, data={"csrf_token": csrf, "progress": "x"})).status_code in (403, 404)
+    # Acceptance passes: the item is verified and takes no more updates.
+    task = await open_task(inspection, "Task_rectify")
+    await insp.complete(engine, task.id, {"actions_taken": "拆除超标墓基。", "completed_on": "2026-03-10"},
+                        actor="th_clerk")
+    await User.create(username="dp_inspector", display_name="检查员", org_unit_id="511402", roles=["inspector"],
+                      password_hash="x")
+    await checklist(engine, inspection, "Task_acceptance")
+    csrf = await browser_login(client, "th_clerk")
+    late = await client.post(url, data={"csrf_token": csrf, "progress": "补充说明。"})
+    assert late.status_code == 422 and "已验收或关闭" in late.text
+    assert (await Rectification.get(id=rect.id)).status == "verified"

@@ -1,5 +1,5 @@
 """Editing the cemetery register: a cemetery's registration data and its documents (licences and approvals with
-their expiry). Validation returns Chinese messages per field; every change is audited.
+their expiry); progress on rectification items. Validation returns Chinese messages; every change is audited.
 
 The sales status is not edited here (`sales.change_status` owns it), nor is the township of a registered
 cemetery (its inspections copy the org path).
@@ -15,9 +15,19 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from engine import collab
 from engine.audit import PendingEvent, append_events
-from engine.models import OrgUnit
-from workflows.cemetery.models import AREA_KINDS, CEMETERY_TYPES, DOCUMENT_KINDS, Cemetery, CemeteryDocument
+from engine.collab import AttachmentStore
+from engine.models import Attachment, HumanTask, OrgUnit, ProcessInstance
+from workflows.cemetery.models import (
+    AREA_KINDS,
+    CEMETERY_TYPES,
+    DOCUMENT_KINDS,
+    Cemetery,
+    CemeteryDocument,
+    CemeteryInspection,
+    Rectification,
+)
 
 PLOT_FIELDS = {"plots_single": "单穴墓位数", "plots_double": "双穴墓位数", "plots_ashes": "骨灰墓位数",
                "plots_body": "遗体墓位数", "plots_eco": "生态安葬墓位数"}
@@ -162,3 +172,52 @@ async def remove_document(cemetery: Cemetery, document_id: int, *, actor: str, n
         await append_events([PendingEvent(actor, "cemetery.document_removed", None, None, {
             "cemetery": cemetery.code, "kind": row.kind, "number": row.number})], now, conn)
     return True
+
+
+# -- rectification progress -------------------------------------------------------------------------
+
+RECTIFIERS = frozenset({"township_clerk", "township_reviewer", "county_reviewer", "inspector", "admin"})
+MAX_PROGRESS = 1000
+
+
+async def report_progress(store: AttachmentStore, rectification: Rectification, *, actor: str, progress: str,
+                          done: bool, filename: str | None, content: bytes, now: datetime) -> Attachment | None:
+    """Record progress on an open item: a note, optional evidence (an attachment of the case, on the open 限期整改
+    task if there is one), optionally 已整改 (awaiting the acceptance inspection). Raises ValueError (Chinese) or
+    the engine's FormValidationError for a refused file; nothing is written then."""
+    if rectification.status != "open":
+        raise ValueError("该整改事项已验收或关闭,不能再更新。")
+    text = progress.strip()
+    if len(text) > MAX_PROGRESS:
+        raise ValueError(f"整改进展不能超过 {MAX_PROGRESS} 个字。")
+    if not text and not done and not filename:
+        raise ValueError("请填写整改进展、上传佐证材料或标记已整改。")
+    if done and not text and not rectification.progress:
+        raise ValueError("标记已整改前请填写整改情况。")
+    inspection = await CemeteryInspection.get(id=rectification.inspection_id)  # type: ignore[attr-defined]
+    instance = await ProcessInstance.get(id=inspection.instance_id) if inspection.instance_id else None
+    attachment = None
+    if filename:
+        if instance is None:
+            raise ValueError("该年检没有办件,不能上传佐证材料。")
+        task = await HumanTask.filter(instance_id=instance.id, bpmn_id="Task_rectify",
+                                      state__in=("READY", "CLAIMED")).first()
+        attachment, _ = await collab.add_attachment(store, instance=instance, task=task, filename=filename,
+                                                    content=content, actor=actor, now=now)
+    async with in_transaction() as conn:
+        fields_ = ["progress_at", "progress_by"]
+        if text:
+            rectification.progress = text
+            fields_.append("progress")
+        if attachment is not None and attachment.id not in (rectification.evidence or []):
+            rectification.evidence = [*(rectification.evidence or []), attachment.id]
+            fields_.append("evidence")
+        if done:
+            rectification.reported_done_at = now
+            fields_.append("reported_done_at")
+        rectification.progress_at, rectification.progress_by = now, actor
+        await rectification.save(using_db=conn, update_fields=fields_)
+        await append_events([PendingEvent(actor, "cemetery.rectification_progress", inspection.instance_id, None, {
+            "rectification": rectification.id, "item": rectification.item, "progress": text, "done": done,
+            "attachment_id": attachment.id if attachment else None})], now, conn)
+    return attachment

@@ -135,6 +135,9 @@ async def submit_checklist(engine: Engine, task: HumanTask, *, actor: str, check
                 if item.item not in failing:
                     item.status, item.verified_record_id = "verified", record.id
                     await item.save(update_fields=["status", "verified_record_id"])
+                elif item.reported_done_at is not None:  # reported done, found still failing
+                    item.reported_done_at = None
+                    await item.save(update_fields=["reported_done_at"])
             inspection.acceptance_record_id = record.id
             data = {"acceptance_record_id": record.id, "acceptance_passed": not findings,
                     "acceptance_finding_count": len(findings), "acceptance_opinion": opinion}

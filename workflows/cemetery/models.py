@@ -130,6 +130,13 @@ class Rectification(Model):
     status = fields.CharField(max_length=16, default="open")
     verified_record_id = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Progress reported by the township or county while the item is open; evidence = engine Attachment ids.
+    # Nullable: added to a table that may hold rows (a NOT NULL column needs a database default).
+    progress = fields.CharField(max_length=1000, null=True)
+    progress_at = fields.DatetimeField(null=True)
+    progress_by = fields.CharField(max_length=64, null=True)
+    evidence: list[int] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+    reported_done_at = fields.DatetimeField(null=True)  # 已整改, awaiting the acceptance inspection
 
     class Meta:
         table = "cemetery_rectification"
