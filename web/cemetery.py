@@ -1,4 +1,6 @@
-"""公墓年检 pages: the register (list, detail, sales status), the checklist entry, campaign progress."""
+"""公墓年检 pages: the register (list, detail, editing, documents, sales status), the checklist entry with photos,
+rectification progress, campaign progress, the printable 年检报告 and the XLSX export of results.
+The JSON API is `web.cemetery_api`."""
 
 from __future__ import annotations
 

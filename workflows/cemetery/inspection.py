@@ -8,8 +8,9 @@ Spiff's synchronous step and cannot write, so `sync` copies the decisions from t
     router of the process (every new human task)         inside the engine's own transaction, so a task
                                                          completed from the generic task page or the API,
                                                          and a fired timer, take effect at once
-    scheduler sweep (`sync_open_inspections`)            for steps that end the instance from the generic
-                                                         task page (no next human task, so no router call)
+    step listener (`services.install`, after every step)  likewise, also for steps that end the instance
+                                                         (no next human task, so no router call)
+    scheduler sweep (`sync_open_inspections`)            a safety net that re-applies the decisions
 
 Checklist answers never enter the workflow: they are a `ChecklistRecord`; the workflow keeps its id and flags,
 and `sync` refuses ids that the checklist page did not record for this inspection.
