@@ -229,8 +229,9 @@ async def document_add(request: Request, actor: Actor) -> Response:
 async def document_remove(request: Request, actor: Actor) -> Response:
     cemetery = await _cemetery_or_404(actor, request.path_params["cemetery_id"])
     _require_editor(actor)
-    removed = await editing.remove_document(cemetery, request.path_params["document_id"], actor=actor.username,
-                                            now=ctx_of(request).engine.clock.now())
+    number = register.db_id(request.path_params["document_id"])
+    removed = number is not None and await editing.remove_document(cemetery, number, actor=actor.username,
+                                                                   now=ctx_of(request).engine.clock.now())
     if not removed:
         raise HTTPException(404, "批准文件不存在。")
     flash(request, "已删除批准文件。")
@@ -240,8 +241,9 @@ async def document_remove(request: Request, actor: Actor) -> Response:
 @login_required
 async def rectification_update(request: Request, actor: Actor) -> Response:
     """The township or county reports progress on a rectification item: note, evidence file, 已整改."""
-    rect = await Rectification.filter(id=request.path_params["rectification_id"],
-                                      inspection__org_path__startswith=actor.org_path).first()
+    number = register.db_id(request.path_params["rectification_id"])
+    rect = await Rectification.filter(id=number, inspection__org_path__startswith=actor.org_path).first() \
+        if number else None
     if rect is None:
         raise HTTPException(404, "整改事项不存在或不在您的管理范围内。")
     if not actor.roles & editing.RECTIFIERS:
@@ -446,7 +448,8 @@ async def open_campaign(request: Request, actor: Actor) -> Response:
 @login_required
 async def checklist_record(request: Request, actor: Actor) -> Response:
     """A completed checklist, printable: answers, measured plots, findings, template version."""
-    record = await ChecklistRecord.get_or_none(id=request.path_params["record_id"], subject_type="cemetery")
+    number = register.db_id(request.path_params["record_id"])
+    record = await ChecklistRecord.get_or_none(id=number, subject_type="cemetery") if number else None
     if record is None:
         raise HTTPException(404, "检查记录不存在。")
     cemetery = await _cemetery_or_404(actor, record.subject_id)
@@ -458,8 +461,9 @@ async def checklist_record(request: Request, actor: Actor) -> Response:
 
 
 async def _inspection_or_404(actor: Actor, inspection_id: object) -> CemeteryInspection:
-    inspection = await CemeteryInspection.filter(id=int(str(inspection_id)),
-                                                 org_path__startswith=actor.org_path).first()
+    number = register.db_id(inspection_id)
+    inspection = await CemeteryInspection.filter(id=number, org_path__startswith=actor.org_path).first() \
+        if number else None
     if inspection is None:
         raise HTTPException(404, "年检记录不存在或不在您的管理范围内。")
     return inspection

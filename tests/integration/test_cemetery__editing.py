@@ -125,3 +125,14 @@ async def test_township_reports_rectification_progress_with_evidence(client: Any
     late = await client.post(url, data={"csrf_token": csrf, "progress": "补充说明。"})
     assert late.status_code == 422 and "已验收或关闭" in late.text
     assert (await Rectification.get(id=rect.id)).status == "verified"
+
+
+async def test_ids_beyond_the_integer_column_are_404_not_a_database_error(client: Any, engine: Any) -> None:
+    c = await make_cemetery()
+    csrf = await browser_login(client, "dp_county")
+    huge = 2**40
+    for url in (f"/cemetery/{huge}", f"/cemetery/{huge}/edit", f"/cemetery/inspections/{huge}/report",
+                f"/cemetery/records/{huge}"):
+        assert (await client.get(url)).status_code == 404, url
+    for url in (f"/cemetery/rectifications/{huge}", f"/cemetery/{c.id}/documents/{huge}/delete"):
+        assert (await client.post(url, data={"csrf_token": csrf, "progress": "x"})).status_code == 404, url
