@@ -130,3 +130,78 @@ def test_inspector_completes_the_checklist_with_a_photo_on_a_phone(phone: Any, l
     phone_screens(phone, "cemetery-phone-report")
     assert phone.failed == []
     assert [e for e in phone.errors if "Failed to load resource" not in e] == []  # no script error, no CSP refusal
+
+
+def _rectifying_cemetery(base: str) -> None:
+    """BR-GM2 through self-report, an on-site checklist with an oversized plot and 限期整改, by API calls."""
+    with httpx.Client(base_url=base) as api:
+        r = api.post("/api/v1/cemetery/campaigns", json={"year": 2026}, headers=_api(base, api, "city_mgr"))
+        assert r.status_code == 201 and len(r.json()["started"]) == 1, r.text
+
+        def complete(user: str, bpmn_id: str, data: dict[str, Any]) -> None:
+            headers = _api(base, api, user)
+            tasks = api.get("/api/v1/tasks?mine=true&process_key=cemetery_annual_inspection", headers=headers)
+            task = next(t for t in tasks.json()["items"] if t["bpmn_id"] == bpmn_id and "BR-GM2" in t["title"])
+            r = api.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data}, headers=headers)
+            assert r.status_code == 200, r.text
+
+        complete("dsq_clerk", "Task_self_report", {"submitted_on": "2026-03-05", "burials_this_year": 2,
+                                                  "plots_sold_this_year": 2, "report_summary": "自查完毕,未发现问题。"})
+        headers = _api(base, api, "br_inspector")
+        tasks = api.get("/api/v1/tasks?mine=true&process_key=cemetery_annual_inspection", headers=headers).json()
+        task = next(t for t in tasks["items"] if t["bpmn_id"] == "Task_onsite" and "BR-GM2" in t["title"])
+        checks = api.get(f"/api/v1/cemetery/tasks/{task['id']}/checklist", headers=headers).json()["check_items"]
+        r = api.post(f"/api/v1/cemetery/tasks/{task['id']}/checklist", headers=headers, json={
+            "checks": {i["code"]: {"ok": True} for i in checks}, "eco_plots": 90, "total_plots": 600,
+            "plots": [{"label": "二区1排1号", "kind": "double", "area": "1.2"},
+                      {"label": "二区1排2号", "kind": "single", "area": "0.5"},
+                      {"label": "二区1排3号", "kind": "single", "area": "0.45"}], "opinion": "双穴墓位超标。"})
+        assert r.status_code == 201, r.text
+        complete("city_mgr", "Task_city_review", {"outcome": "rectify", "rectification_days": 30,
+                                                  "review_opinion": "限期整改。"})
+
+
+def test_county_keeps_the_register_and_the_township_reports_rectification(page: Any, live_server: str,
+                                                                          tmp_path: Path) -> None:
+    login(page, "dp_county")
+    page.goto("/cemetery")
+    page.get_by_role("link", name="登记公墓").click()
+    page.get_by_label("编号").fill("BR-GM2")
+    page.get_by_label("所在乡镇(街道)").select_option("511402002")
+    page.get_by_label("公墓名称").fill("大石桥农村公益性公墓")
+    page.get_by_label("经营(管理)单位").fill("大石桥街道办事处")
+    page.get_by_label("占地面积(㎡)").fill("0")
+    page.get_by_role("button", name="登记", exact=True).click()
+    expect(page.locator(".field-error")).to_contain_text("占地面积须为大于 0 的数字")
+    expect(page.get_by_label("公墓名称")).to_have_value("大石桥农村公益性公墓")  # nothing typed is lost
+    page.get_by_label("占地面积(㎡)").fill("4800")
+    page.get_by_label("单穴墓位数").fill("500")
+    page.get_by_label("生态安葬墓位数").fill("90")
+    page.get_by_label("收费标准(六公示)").fill("骨灰单穴(本村村民),1200,元/穴\n生态葬,0,元/位")
+    page.get_by_role("button", name="登记", exact=True).click()
+    expect(page.locator("#flashes")).to_contain_text("已登记公墓")
+    page.get_by_label("文件类别").select_option("construction_approval")
+    page.get_by_label("文号").fill("眉民殡批〔2020〕8号")
+    page.get_by_label("发证(批准)机关").fill("东坡区民政局")
+    page.get_by_label("发证日期").fill("2020-05-01")
+    page.get_by_role("button", name="登记文件").click()
+    expect(page.locator("#documents")).to_contain_text("眉民殡批〔2020〕8号")
+    screenshot(page, "cemetery-desktop-edit")
+
+    _rectifying_cemetery(live_server)
+    evidence = tmp_path / "after.png"
+    evidence.write_bytes(png(40, 30, (120, 160, 90)))
+    page.context.clear_cookies()
+    login(page, "dsq_clerk")
+    page.goto("/cemetery")
+    page.get_by_role("link", name="大石桥农村公益性公墓").click()
+    expect(page.locator(".badge").first).to_contain_text("暂停销售")
+    page.get_by_text("更新整改进展").click()
+    page.get_by_label("整改进展").fill("已按标准改小双穴墓基。")
+    page.get_by_label("佐证材料(照片或文件)").set_input_files(str(evidence))
+    page.get_by_label("已整改完成,申请验收").check()
+    page.get_by_role("button", name="保存进展").click()
+    expect(page.locator("#rectifications")).to_contain_text("已整改,待验收")
+    expect(page.locator("#rectifications")).to_contain_text("after.png")
+    screenshot(page, "cemetery-desktop-rectification")
+    assert [e for e in page.errors if "Failed to load resource" not in e] == []
