@@ -285,7 +285,7 @@ async def submit_checklist(request: Request, actor: Actor) -> Response:
     rows, row_errors = cl.parse_rows(*zip(*values["rows"], strict=True)) if values["rows"] else ([], [])
     errors: dict[str, str] = {"rows": " ".join(row_errors)} if row_errors else {}
     checks, eco_share = validate_submission(template.body, check_items, values, rows, errors)
-    links = await _photo_links(body, task, errors)
+    links = await _photo_links(body, task, errors, {i["code"] for i in check_items}, {r.label for r in rows})
     if errors:
         raise ApiError(422, "validation_failed", "the checklist is incomplete or invalid", _field_problems(errors))
     engine = ctx_of(request).engine
@@ -302,10 +302,10 @@ async def submit_checklist(request: Request, actor: Actor) -> Response:
     return JSONResponse(await record_json(record, cemetery, inspection.id), status_code=201)
 
 
-async def _photo_links(body: dict[str, Any], task: HumanTask,
-                       errors: dict[str, str]) -> list[tuple[Attachment, str, str]]:
+async def _photo_links(body: dict[str, Any], task: HumanTask, errors: dict[str, str], items: set[str],
+                       plot_labels: set[str]) -> list[tuple[Attachment, str, str]]:
     """`photos`: [{attachment_id, item} | {attachment_id, plot_label}] of images uploaded to this task with
-    POST /tasks/{task_id}/attachments."""
+    POST /tasks/{task_id}/attachments; a plot_label names one of the submitted plots."""
     raw = body.get("photos", [])
     if not isinstance(raw, list) or not all(isinstance(p, dict) and _as_int(p.get("attachment_id")) is not None
                                             for p in raw):
@@ -317,10 +317,10 @@ async def _photo_links(body: dict[str, Any], task: HumanTask,
         attachment = await Attachment.get_or_none(id=attachment_id, task_id=str(task.id)) \
             if 0 < attachment_id <= MAX_DB_INT else None
         item, plot_label = p.get("item"), p.get("plot_label")
-        target_ok = (isinstance(item, str) and item and plot_label is None) or \
-            (item in (None, photos.PLOT) and isinstance(plot_label, str) and plot_label.strip())
+        target_ok = (item in items and plot_label is None) or \
+            (item in (None, photos.PLOT) and isinstance(plot_label, str) and plot_label.strip() in plot_labels)
         if attachment is None or not attachment.content_type.startswith("image/") or not target_ok:
-            errors[f"photo_{n}"] = f"photos[{n}]: not an image uploaded to this task, or no item / plot_label"
+            errors[f"photo_{n}"] = f"photos[{n}]: not an image uploaded to this task, or names no item / plot"
             continue
         out.append((attachment, str(item) if plot_label is None else photos.PLOT, str(plot_label or "").strip()))
     return out

@@ -98,6 +98,11 @@ async def test_api_links_uploaded_photos_to_items_and_plots(client: Any, engine:
             "photos": [{"attachment_id": pdf.json()["id"], "item": "licences_valid"}]}
     refused = await client.post(f"/api/v1/cemetery/tasks/{task.id}/checklist", json=body, headers=headers)
     assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "photos"
+    for wrong in ({"attachment_id": up.json()["id"], "item": "no_such_item"},
+                  {"attachment_id": up.json()["id"], "plot_label": "P9"}):  # not a submitted plot
+        body["photos"] = [wrong]
+        r = await client.post(f"/api/v1/cemetery/tasks/{task.id}/checklist", json=body, headers=headers)
+        assert r.status_code == 422, wrong
     assert await InspectionPhoto.all().count() == 0
     body["photos"] = [{"attachment_id": up.json()["id"], "item": "licences_valid"},
                       {"attachment_id": up.json()["id"], "plot_label": "P1"}]
