@@ -74,3 +74,16 @@ async def review(engine: Engine, inspection: CemeteryInspection, outcome: str, *
     task = await open_task(inspection, "Task_city_review")
     await insp.complete(engine, task.id, {"outcome": outcome, "review_opinion": "同意县级检查意见。", **extra},
                         actor="city_mgr")
+
+
+def png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (60, 140, 80)) -> bytes:
+    """A real (decodable) PNG of one colour, for photo uploads."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))

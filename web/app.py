@@ -22,6 +22,7 @@ from engine.config import PROJECT_ROOT, Settings
 from engine.db import close_database, init_database
 from engine.runtime import Engine
 from web import api, collab, dibao, pages, projects_api
+from web.cemetery_api import api_routes as cemetery_api_routes
 from web.composition import db_config as default_db_config
 from web.composition import install_workflows
 from web.notify import Mailer, SmtpSettings
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     routes = [
         Mount("/api/v1", routes=[*api.routes, *collab.api_routes, *dibao.api_routes,
-                                 *projects_api.api_routes]),
+                                 *projects_api.api_routes,
+                                 *cemetery_api_routes]),
         *pages.routes,
         Mount("/static/vendor/htmx", StaticFiles(directory=HTMX_DIR, check_dir=False), name="htmx"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

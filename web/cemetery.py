@@ -1,11 +1,13 @@
-"""公墓年检 pages: the register (list, detail, sales status), the checklist entry, campaign progress."""
+"""公墓年检 pages: the register (list, detail, editing, documents, sales status), the checklist entry with photos,
+rectification progress, campaign progress, the printable 年检报告 and the XLSX export of results.
+The JSON API is `web.cemetery_api`."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,12 +16,15 @@ from starlette.routing import Route
 from engine import authz
 from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
-from engine.models import HumanTask, OrgUnit
+from engine.forms import FormValidationError
+from engine.models import Attachment, HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
-from web.render import flash, is_htmx, page
+from web.collab import message_zh, store_of
+from web.render import SHANGHAI, flash, is_htmx, page
+from web.xlsx import xlsx_response
 from workflows.cemetery import checklist as cl
+from workflows.cemetery import editing, kpi, photos, register
 from workflows.cemetery import inspection as insp
-from workflows.cemetery import kpi, register
 from workflows.cemetery.models import (
     AREA_KINDS,
     CEMETERY_TYPES,
@@ -37,8 +42,10 @@ from workflows.common.checklist import ChecklistError
 from workflows.common.models import ChecklistRecord
 
 STATUS_EDITORS = frozenset({"admin", "city_manager", "county_reviewer"})
+REGISTER_EDITORS = STATUS_EDITORS  # the register is kept by the civil-affairs bureaus, each in its own scope
 CAMPAIGN_OPENERS = frozenset({"admin", "city_manager"})
 BLANK_ROWS = 6
+MAX_CHECKLIST_BODY = 64 * 1024 * 1024  # all photos of one post together
 LABELS = {"types": CEMETERY_TYPES, "areas": AREA_KINDS, "statuses": SALES_STATUSES, "outcomes": OUTCOMES,
           "stages": INSPECTION_STAGES, "doc_kinds": DOCUMENT_KINDS, "rect_statuses": RECTIFICATION_STATUSES,
           "plot_kinds": cl.PLOT_KINDS}
@@ -77,7 +84,8 @@ async def cemetery_list(request: Request, actor: Actor) -> Response:
         cemetery_id__in=[r.id for r in rows], year=_today(request).year)}
     return page(request, "cemetery_list.html", {
         "rows": rows, "orgs": orgs, "counties": counties, "params": params, "latest": latest,
-        "my_tasks": await register.checklist_tasks_for(actor), "year": _today(request).year, **LABELS,
+        "my_tasks": await register.checklist_tasks_for(actor), "year": _today(request).year,
+        "can_register": bool(actor.roles & REGISTER_EDITORS), **LABELS,
     }, block="cemetery_rows")
 
 
@@ -101,7 +109,10 @@ async def _detail(request: Request, actor: Actor, cemetery: Cemetery, *, errors:
                                               _today(request)),
         "open_tasks": open_tasks, "can_act": {str(t.id): authz.can_act(actor, t) for t in open_tasks},
         "checklist_tasks": insp.CHECKLIST_TASKS, "today": _today(request),
-        "can_edit_status": bool(actor.roles & STATUS_EDITORS), "errors": errors or {}, "values": values or {},
+        "can_edit_status": bool(actor.roles & STATUS_EDITORS), "can_edit": bool(actor.roles & REGISTER_EDITORS),
+        "can_rectify": bool(actor.roles & editing.RECTIFIERS), "evidence": {a.id: a for a in await Attachment.filter(
+            id__in=[i for r in rectifications for i in (r.evidence or [])])},
+        "errors": errors or {}, "values": values or {},
         **LABELS,
     }, status_code=status_code)
 
@@ -136,6 +147,127 @@ async def cemetery_status(request: Request, actor: Actor) -> Response:
     return await _detail(request, actor, cemetery, errors=errors, values=values, status_code=422)
 
 
+# -- register editing ----------------------------------------------------------------------------
+
+REGISTER_FIELDS = ("code", "name", "cemetery_type", "area_kind", "township_code", "operator", "area_m2",
+                   *editing.PLOT_FIELDS, "prices")
+DOCUMENT_FIELDS = ("kind", "number", "issued_by", "issued_on", "expires_on")
+
+
+def _require_editor(actor: Actor) -> None:
+    if not actor.roles & REGISTER_EDITORS:
+        raise HTTPException(403, "您无权编辑公墓登记信息。")
+
+
+async def _edit_page(request: Request, actor: Actor, cemetery: Cemetery | None, values: dict[str, str],
+                     errors: dict[str, str], *, doc_values: dict[str, str] | None = None,
+                     doc_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    townships = await authz.visible_org_units(actor).filter(level="township").order_by("code")
+    documents = register.document_states(list(await cemetery.documents.all().order_by("kind", "id")),
+                                         _today(request)) if cemetery else []
+    return page(request, "cemetery_edit.html", {
+        "c": cemetery, "values": values, "errors": errors, "townships": townships, "documents": documents,
+        "doc_values": doc_values or {}, "doc_errors": doc_errors or {}, "plot_fields": editing.PLOT_FIELDS,
+        **LABELS}, status_code=status_code)
+
+
+def _register_values(c: Cemetery) -> dict[str, str]:
+    values = {k: str(getattr(c, k)) for k in REGISTER_FIELDS if k != "prices"}
+    values["prices"] = editing.prices_text(c.prices)
+    return values
+
+
+@login_required
+async def cemetery_new(request: Request, actor: Actor) -> Response:
+    _require_editor(actor)
+    if request.method == "GET":
+        return await _edit_page(request, actor, None, {"cemetery_type": "public_welfare", "area_kind": "rural"}, {})
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in REGISTER_FIELDS}
+    clean, errors = await editing.validate_cemetery(values, scope_path=actor.org_path)
+    if errors:
+        return await _edit_page(request, actor, None, values, errors, status_code=422)
+    cemetery = await editing.save_cemetery(clean, actor=actor.username, now=ctx_of(request).engine.clock.now())
+    flash(request, f"已登记公墓:{cemetery.name}。请继续登记批准文件。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}/edit", status_code=303)
+
+
+@login_required
+async def cemetery_edit(request: Request, actor: Actor) -> Response:
+    cemetery = await _cemetery_or_404(actor, request.path_params["cemetery_id"])
+    _require_editor(actor)
+    if request.method == "GET":
+        return await _edit_page(request, actor, cemetery, _register_values(cemetery), {})
+    form = await request.form()
+    values = {**_register_values(cemetery), **{k: str(form.get(k, "")) for k in REGISTER_FIELDS
+                                               if k not in ("code", "township_code")}}
+    clean, errors = await editing.validate_cemetery(values, scope_path=actor.org_path, existing=cemetery)
+    if errors:
+        return await _edit_page(request, actor, cemetery, values, errors, status_code=422)
+    await editing.save_cemetery(clean, actor=actor.username, now=ctx_of(request).engine.clock.now(),
+                                existing=cemetery)
+    flash(request, "已保存登记信息。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}", status_code=303)
+
+
+@login_required
+async def document_add(request: Request, actor: Actor) -> Response:
+    cemetery = await _cemetery_or_404(actor, request.path_params["cemetery_id"])
+    _require_editor(actor)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in DOCUMENT_FIELDS}
+    clean, errors = editing.validate_document(values)
+    if errors:
+        return await _edit_page(request, actor, cemetery, _register_values(cemetery), {}, doc_values=values,
+                                doc_errors=errors, status_code=422)
+    await editing.add_document(cemetery, clean, actor=actor.username, now=ctx_of(request).engine.clock.now())
+    flash(request, "已登记批准文件。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}/edit#documents", status_code=303)
+
+
+@login_required
+async def document_remove(request: Request, actor: Actor) -> Response:
+    cemetery = await _cemetery_or_404(actor, request.path_params["cemetery_id"])
+    _require_editor(actor)
+    number = register.db_id(request.path_params["document_id"])
+    removed = number is not None and await editing.remove_document(cemetery, number, actor=actor.username,
+                                                                   now=ctx_of(request).engine.clock.now())
+    if not removed:
+        raise HTTPException(404, "批准文件不存在。")
+    flash(request, "已删除批准文件。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}/edit#documents", status_code=303)
+
+
+@login_required
+async def rectification_update(request: Request, actor: Actor) -> Response:
+    """The township or county reports progress on a rectification item: note, evidence file, 已整改."""
+    number = register.db_id(request.path_params["rectification_id"])
+    rect = await Rectification.filter(id=number, inspection__org_path__startswith=actor.org_path).first() \
+        if number else None
+    if rect is None:
+        raise HTTPException(404, "整改事项不存在或不在您的管理范围内。")
+    if not actor.roles & editing.RECTIFIERS:
+        raise HTTPException(403, "您无权更新整改进展。")
+    inspection = await CemeteryInspection.get(id=rect.inspection_id)  # type: ignore[attr-defined]
+    cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
+    form = await request.form()
+    store = store_of(request)
+    upload = form.get("file")
+    filename, content = (upload.filename, await upload.read(store.max_bytes + 1)) \
+        if isinstance(upload, UploadFile) and upload.filename else (None, b"")
+    progress = str(form.get("progress", ""))
+    try:
+        await editing.report_progress(store, rect, actor=actor.username, progress=progress,
+                                      done=form.get("done") == "1", filename=filename, content=content,
+                                      now=ctx_of(request).engine.clock.now())
+    except (ValueError, FormValidationError) as exc:
+        message = message_zh(exc.errors[0], store, len(content)) if isinstance(exc, FormValidationError) else str(exc)
+        return await _detail(request, actor, cemetery, errors={f"rect_{rect.id}": message},
+                             values={f"progress_{rect.id}": progress}, status_code=422)
+    flash(request, "已更新整改进展。")
+    return RedirectResponse(f"/cemetery/{cemetery.id}#rectifications", status_code=303)
+
+
 # -- checklist -----------------------------------------------------------------------------------
 
 def _checklist_values(form: FormData | None, check_items: list[dict[str, Any]],
@@ -166,13 +298,60 @@ def _eco_share(values: dict[str, Any], errors: dict[str, str]) -> Decimal:
     return (Decimal(eco) / Decimal(total)).quantize(Decimal("0.0001"))
 
 
+def validate_submission(body: dict[str, Any], check_items: list[dict[str, Any]], values: dict[str, Any],
+                        rows: list[cl.PlotRow], errors: dict[str, str]) -> tuple[dict[str, tuple[bool, str]], Decimal]:
+    """The checks and eco-burial share of a complete submission; problems go into `errors` (Chinese), keyed
+    check_<item> / rows / eco / opinion. The page and the API (web.cemetery_api) both use it."""
+    checks: dict[str, tuple[bool, str]] = {}
+    for item in check_items:
+        answer, note = values["checks"].get(item["code"], ""), values["notes_by_item"].get(item["code"], "")
+        if answer not in ("ok", "fail"):
+            errors[f"check_{item['code']}"] = "请选择“符合”或“不符合”。"
+        elif answer == "fail" and len(note) < 2:
+            errors[f"check_{item['code']}"] = "不符合的项目请填写问题说明。"
+        else:
+            checks[item["code"]] = (answer == "ok", note)
+    minimum = int(body["parameters"].get("measured_sample_min", 3))
+    if len(rows) < minimum and "rows" not in errors:
+        errors["rows"] = f"请至少录入 {minimum} 个实测墓位。"
+    eco_share = _eco_share(values, errors)
+    if len(values["opinion"]) < 2:
+        errors["opinion"] = "请填写检查意见(至少 2 个字)。"
+    return checks, eco_share
+
+
+async def _store_photos(request: Request, form: FormData, task: HumanTask, inspection: CemeteryInspection,
+                        check_items: list[dict[str, Any]], values: dict[str, Any], actor: Actor,
+                        errors: dict[str, str]) -> None:
+    """Store the photos of this post at once (a refused checklist loses none of them); a refused photo is
+    reported next to its item or plot and nothing of it is stored."""
+    store = store_of(request)
+    targets = [(f"photo_{i['code']}", i["code"], "") for i in check_items]
+    targets += [(f"plot_photo_{n}", photos.PLOT, label.strip() or f"第 {n + 1} 个墓位")
+                for n, (label, _, _) in enumerate(values["rows"])]
+    for field, item, plot_label in targets:
+        upload = form.get(field)
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            continue
+        content = await upload.read(store.max_bytes + 1)
+        try:
+            await photos.add_photo(store, inspection, task, item=item, plot_label=plot_label,
+                                   filename=upload.filename, content=content, actor=actor.username,
+                                   now=ctx_of(request).engine.clock.now())
+        except FormValidationError as exc:
+            error = exc.errors[0]
+            errors[field] = "仅支持 JPG、PNG 照片,未保存。" if error.code == "type" else \
+                message_zh(error, store, len(content))
+
+
 @login_required
 async def checklist_page(request: Request, actor: Actor) -> Response:
     try:
         task = await HumanTask.get_or_none(id=request.path_params["task_id"])
     except (ValueError, TypeError):
         task = None
-    if task is None or not authz.can_see_path(actor, task.org_path) or task.bpmn_id not in insp.CHECKLIST_TASKS:
+    if task is None or not authz.can_see_path(actor, task.org_path) or task.process_key != insp.PROCESS_KEY or \
+            task.bpmn_id not in insp.CHECKLIST_TASKS:
         raise HTTPException(404, "检查事项不存在。")
     inspection = await insp.inspection_of_task(task)
     cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
@@ -182,11 +361,16 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
     body = template.body
     check_items = [i for i in cl.items_for(body, cemetery.cemetery_type) if i["kind"] == "check"]
     actionable = authz.can_act(actor, task)
-    form = await request.form() if request.method == "POST" else None
-    if form is not None and not actionable:
+    if request.method == "POST" and not actionable:
         raise HTTPException(403, "您无权办理该检查事项。")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_CHECKLIST_BODY:
+        raise HTTPException(422, "上传的照片总量过大,请分批上传(每次提交不超过 64 MB)。")
+    form = await request.form() if request.method == "POST" else None
     values = _checklist_values(form, check_items, cemetery)
     errors: dict[str, str] = {}
+    if form is not None:
+        await _store_photos(request, form, task, inspection, check_items, values, actor, errors)
     rows, row_errors = cl.parse_rows(*zip(*values["rows"], strict=True)) if values["rows"] else ([], [])
     flagged = cl.flag_rows(body, cemetery.cemetery_type, rows)
     status = 200
@@ -195,21 +379,7 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
         if row_errors:
             errors["rows"] = " ".join(row_errors)
         if action == "submit":
-            checks: dict[str, tuple[bool, str]] = {}
-            for item in check_items:
-                answer, note = values["checks"][item["code"]], values["notes_by_item"][item["code"]]
-                if answer not in ("ok", "fail"):
-                    errors[f"check_{item['code']}"] = "请选择“符合”或“不符合”。"
-                elif answer == "fail" and len(note) < 2:
-                    errors[f"check_{item['code']}"] = "不符合的项目请填写问题说明。"
-                else:
-                    checks[item["code"]] = (answer == "ok", note)
-            minimum = int(body["parameters"].get("measured_sample_min", 3))
-            if len(rows) < minimum and "rows" not in errors:
-                errors["rows"] = f"请至少录入 {minimum} 个实测墓位。"
-            eco_share = _eco_share(values, errors)
-            if len(values["opinion"]) < 2:
-                errors["opinion"] = "请填写检查意见(至少 2 个字)。"
+            checks, eco_share = validate_submission(body, check_items, values, rows, errors)
             if not errors:
                 try:
                     record = await insp.submit_checklist(
@@ -229,7 +399,8 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
         "values": values, "flagged": flagged, "errors": errors, "actionable": actionable,
         "limits": {k: cl.limit_for(body, cemetery.cemetery_type, k) for k in cl.PLOT_KINDS},
         "over_count": sum(1 for f in flagged if f.over), "kind_label": insp.CHECKLIST_TASKS[task.bpmn_id],
-        "eco_min": body["parameters"].get("eco_share_min"), **LABELS,
+        "eco_min": body["parameters"].get("eco_share_min"),
+        "photos": photos.by_target(await photos.photos_of_task(str(task.id))), **LABELS,
     }
     block = "plot_rows" if form is not None and action == "check" and is_htmx(request) else None
     return page(request, "cemetery_checklist.html", context, block=block, status_code=status)
@@ -277,22 +448,110 @@ async def open_campaign(request: Request, actor: Actor) -> Response:
 @login_required
 async def checklist_record(request: Request, actor: Actor) -> Response:
     """A completed checklist, printable: answers, measured plots, findings, template version."""
-    record = await ChecklistRecord.get_or_none(id=request.path_params["record_id"], subject_type="cemetery")
+    number = register.db_id(request.path_params["record_id"])
+    record = await ChecklistRecord.get_or_none(id=number, subject_type="cemetery") if number else None
     if record is None:
         raise HTTPException(404, "检查记录不存在。")
     cemetery = await _cemetery_or_404(actor, record.subject_id)
     template = await record.template
     items = {i["code"]: i for i in template.body["items"]}
-    return page(request, "cemetery_record.html", {"record": record, "c": cemetery, "template": template,
-                                                  "items": items, **LABELS})
+    return page(request, "cemetery_record.html", {
+        "record": record, "c": cemetery, "template": template, "items": items,
+        "photos": photos.by_target(await photos.photos_of_record(record.id)), **LABELS})
+
+
+async def _inspection_or_404(actor: Actor, inspection_id: object) -> CemeteryInspection:
+    number = register.db_id(inspection_id)
+    inspection = await CemeteryInspection.filter(id=number, org_path__startswith=actor.org_path).first() \
+        if number else None
+    if inspection is None:
+        raise HTTPException(404, "年检记录不存在或不在您的管理范围内。")
+    return inspection
+
+
+def _plots(record: ChecklistRecord | None, body: dict[str, Any], items: dict[str, Any]) -> list[dict[str, Any]]:
+    """The measured plots of a record, each with the limit of its template version and the over-limit flag."""
+    if record is None:
+        return []
+    over = {(f["item"], f.get("value")) for f in record.findings}
+    out: list[dict[str, Any]] = []
+    for code, answer in record.answers.items():
+        if isinstance(answer, list) and code in items:
+            limit = body["parameters"].get(items[code].get("limit_param", ""), "")
+            out.extend({"label": m["label"], "area": m["value"], "limit": limit, "item": items[code]["label"],
+                        "over": (code, m["value"]) in over} for m in answer)
+    return out
+
+
+@login_required
+async def inspection_report(request: Request, actor: Actor) -> Response:
+    """The printable 年检报告 of one cemetery and year: facts, checklist, measured plots, photos, findings,
+    rectification and acceptance, outcome."""
+    inspection = await _inspection_or_404(actor, request.path_params["inspection_id"])
+    cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
+    records = {r.id: r for r in await ChecklistRecord.filter(
+        id__in=[i for i in (inspection.checklist_record_id, inspection.acceptance_record_id) if i])
+        .prefetch_related("template")}
+    onsite = records.get(inspection.checklist_record_id or 0)
+    acceptance = records.get(inspection.acceptance_record_id or 0)
+    template = onsite.template if onsite else await cl.ensure_template()
+    items = {i["code"]: i for i in template.body["items"]}
+    orgs = {o.code: o.name for o in await OrgUnit.filter(code__in=[cemetery.county_code, cemetery.township_code])}
+    shots = photos.by_target(await photos.photos_of_record(onsite.id)) if onsite else {}
+    return page(request, "cemetery_report.html", {
+        "i": inspection, "c": cemetery, "onsite": onsite, "acceptance": acceptance, "template": template,
+        "items": items, "plots": _plots(onsite, template.body, items), "photos": shots, "orgs": orgs,
+        "rectifications": await Rectification.filter(inspection=inspection).order_by("id"),
+        "today": _today(request), **LABELS,
+    })
+
+
+@login_required
+async def export_results(request: Request, actor: Actor) -> Response:
+    """The year's inspection results in the actor's scope as XLSX (one row per cemetery inspected)."""
+    year = _year(request)
+    inspections = await CemeteryInspection.filter(year=year, org_path__startswith=actor.org_path).select_related(
+        "cemetery").order_by("cemetery__county_code", "cemetery__code").limit(5000)
+    records = {r.id: r for r in await ChecklistRecord.filter(
+        id__in=[i.checklist_record_id for i in inspections if i.checklist_record_id]).prefetch_related("template")}
+    rects = await Rectification.filter(inspection_id__in=[i.id for i in inspections]).values_list(
+        "inspection_id", "status")
+    orgs = {o.code: o.name for o in await authz.visible_org_units(actor).filter(level__in=["county", "township"])}
+    rows = []
+    for i in inspections:
+        c: Cemetery = i.cemetery
+        record = records.get(i.checklist_record_id or 0)
+        plots = _plots(record, record.template.body, {x["code"]: x for x in record.template.body["items"]}) \
+            if record else []
+        mine = [status for inspection_id, status in rects if inspection_id == i.id]
+        rows.append([
+            orgs.get(c.county_code, c.county_code), orgs.get(c.township_code, c.township_code), c.code, c.name,
+            CEMETERY_TYPES.get(c.cemetery_type, c.cemetery_type), INSPECTION_STAGES.get(i.stage, i.stage),
+            OUTCOMES.get(i.outcome or "", "") if i.outcome else "",
+            i.published_at.astimezone(SHANGHAI).strftime("%Y-%m-%d") if i.published_at else "",
+            record.template.version if record else "", len(record.findings) if record else "",
+            len(plots) if record else "", sum(1 for p in plots if p["over"]) if record else "",
+            mine.count("open"), mine.count("verified"),
+            i.rectification_due.astimezone(SHANGHAI).strftime("%Y-%m-%d") if i.rectification_due else "",
+            "是" if i.escalated_at else "", SALES_STATUSES.get(c.status, c.status)])
+    return xlsx_response(f"cemetery-inspections-{year}.xlsx", f"{year}年度公墓年检结果", [
+        "县(区)", "乡镇(街道)", "编号", "公墓", "类型", "环节", "结论", "公布日期", "检查表版本", "问题数",
+        "实测墓位数", "超标墓位数", "整改中", "已验收", "整改期限", "逾期督办", "销售状态"], rows)
 
 
 routes = [
     Route("/cemetery", cemetery_list),
     Route("/cemetery/progress", progress),
+    Route("/cemetery/progress.xlsx", export_results),
+    Route("/cemetery/inspections/{inspection_id:int}/report", inspection_report),
     Route("/cemetery/campaigns", open_campaign, methods=["POST"]),
     Route("/cemetery/records/{record_id:int}", checklist_record),
     Route("/cemetery/tasks/{task_id}/checklist", checklist_page, methods=["GET", "POST"]),
+    Route("/cemetery/new", cemetery_new, methods=["GET", "POST"]),
     Route("/cemetery/{cemetery_id:int}", cemetery_detail),
+    Route("/cemetery/{cemetery_id:int}/edit", cemetery_edit, methods=["GET", "POST"]),
+    Route("/cemetery/{cemetery_id:int}/documents", document_add, methods=["POST"]),
+    Route("/cemetery/rectifications/{rectification_id:int}", rectification_update, methods=["POST"]),
+    Route("/cemetery/{cemetery_id:int}/documents/{document_id:int}/delete", document_remove, methods=["POST"]),
     Route("/cemetery/{cemetery_id:int}/status", cemetery_status, methods=["POST"]),
 ]

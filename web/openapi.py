@@ -38,6 +38,14 @@ _DT = {"type": ["string", "null"], "format": "date-time"}
 _TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 SCHEMAS: dict[str, Any] = {
+    "Cemetery": {"type": "object", "required": ["id", "code", "name", "cemetery_type", "county_code", "status"],
+                 "properties": {"id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+                                "cemetery_type": {"type": "string", "enum": ["public_welfare", "commercial"]},
+                                "county_code": {"type": "string"}, "township_code": {"type": "string"},
+                                "status": {"type": "string", "enum": ["open", "sales_frozen", "closed"]},
+                                "frozen_inspection_id": {"type": ["integer", "null"]},
+                                "documents": {"type": "array"}, "inspections": {"type": "array"},
+                                "rectifications": {"type": "array"}}},
     "Delegation": {"type": "object", "required": ["id", "county_code", "township_code", "benefit_type",
                                                   "effective_from", "effective_to", "document_no"],
                    "properties": {"id": {"type": "integer"}, "county_code": {"type": "string"},
@@ -81,6 +89,68 @@ SCHEMAS: dict[str, Any] = {
                                 "status": {"type": "string", "enum": ["running", "completed", "cancelled", "error"]},
                                 "created_at": _DT, "updated_at": _DT, "completed_at": _DT, "next_timer_at": _DT,
                                 "data": {"type": "object"}, "ready_tasks": {"type": "array", "items": _ref("Task")}}},
+}
+
+_CEMETERY_ID = {"name": "cemetery_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_CHECK = {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"},
+                                                                "note": {"type": "string", "maxLength": 500}}}
+CEMETERY_PATHS: dict[str, Any] = {  # web/cemetery_api.py
+    "/cemetery/cemeteries": {"get": _op(
+        "公墓 register entries in your scope",
+        {"200": _json({"type": "object", "required": ["items"],
+                       "properties": {"items": {"type": "array", "items": _ref("Cemetery")}}}, "Cemeteries")},
+        400, 401,
+        params=[{"name": "county", "in": "query", "schema": {"type": "string", "maxLength": 32}},
+                {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["public_welfare", "commercial"]}},
+                {"name": "status", "in": "query",
+                 "schema": {"type": "string", "enum": ["open", "sales_frozen", "closed"]}}])},
+    "/cemetery/cemeteries/{cemetery_id}": {"get": _op(
+        "One cemetery with its documents (expiry state), inspections and rectification items",
+        {"200": _json(_ref("Cemetery"), "Cemetery")}, 401, 404, params=[_CEMETERY_ID])},
+    "/cemetery/cemeteries/{cemetery_id}/status": {"post": _op(
+        "Change the sales status (admin, city manager, county reviewer). Reopening a cemetery frozen by 限期整改 "
+        "before its acceptance passed: 409 acceptance_required; freezing by hand: 409 freeze_by_inspection_only",
+        {"200": _json(_ref("Cemetery"), "The cemetery after the change")}, 400, 401, 403, 404, 409, 422,
+        params=[_CEMETERY_ID],
+        body={"type": "object", "required": ["status", "reason"],
+              "properties": {"status": {"type": "string", "enum": ["open", "sales_frozen", "closed"]},
+                             "reason": {"type": "string", "minLength": 2, "maxLength": 500,
+                                        "description": "at least 2 characters besides spaces (else code blank)"}}})},
+    "/cemetery/campaigns": {"post": _op(
+        "Open a year's 公墓年检 and start an inspection for every cemetery in your scope that has none (city, admin)",
+        {"201": _json({"type": "object", "required": ["year", "started"],
+                       "properties": {"year": {"type": "integer"}, "started": {"type": "array"}}}, "Opened")},
+        400, 401, 403, 404, 422,
+        body={"type": "object", "required": ["year"],
+              "properties": {"year": {"type": "integer", "minimum": 2000, "maximum": 2100}}})},
+    "/cemetery/tasks/{task_id}/checklist": {
+        "get": _op("The checklist an on-site or acceptance task needs: items, plot limits, photos so far",
+                   {"200": _json({"type": "object", "required": ["task_id", "check_items", "plot_limits_m2"]},
+                                 "Checklist")}, 401, 403, 404, 409, params=[_TASK_ID]),
+        "post": _op(
+            "Submit the checklist of an on-site (县级实地检查) or acceptance (整改验收) task; findings become "
+            "rectification items and the task completes. Same rules as the page: every check item of the cemetery "
+            "type answered (a failed one with a note), at least measured_sample_min plots, 0 <= eco_plots <= "
+            "total_plots, an opinion. Photos: images uploaded first with POST /tasks/{task_id}/attachments.",
+            {"201": _json({"type": "object", "required": ["id", "passed", "findings", "template_version"]},
+                          "The checklist record")}, 400, 401, 403, 404, 409, 422, params=[_TASK_ID],
+            body={"type": "object", "required": ["checks", "plots", "eco_plots", "total_plots", "opinion"],
+                  "properties": {
+                      "checks": {"type": "object", "additionalProperties": _CHECK,
+                                 "description": "check item code → answer"},
+                      "plots": {"type": "array", "maxItems": 200, "items": {
+                          "type": "object", "required": ["kind", "area"],
+                          "properties": {"label": {"type": "string", "maxLength": 100},
+                                         "kind": {"type": "string", "enum": ["single", "double", "body"]},
+                                         "area": {"type": ["string", "number"], "description": "m², > 0"}}}},
+                      "eco_plots": {"type": "integer", "minimum": 0}, "total_plots": {"type": "integer", "minimum": 1},
+                      "notes": {"type": "string", "maxLength": 2000},
+                      "opinion": {"type": "string", "minLength": 2, "maxLength": 2000},
+                      "photos": {"type": "array", "items": {
+                          "type": "object", "required": ["attachment_id"],
+                          "properties": {"attachment_id": {"type": "integer"}, "item": {"type": "string"},
+                                         "plot_label": {"type": "string"}}}}}}),
+    },
 }
 
 OPENAPI: dict[str, Any] = {
@@ -201,6 +271,7 @@ OPENAPI: dict[str, Any] = {
                                                    "description": "exclusive; null: open-ended"},
                                   "document_no": {"type": "string", "minLength": 1, "maxLength": 100}}}),
         },
+        **CEMETERY_PATHS,
         "/users": {"post": _op(
             "Create a user (admin)", {"201": _json({"type": "object", "required": ["id", "username"]}, "Created")},
             400, 401, 403, 422,

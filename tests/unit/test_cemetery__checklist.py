@@ -74,3 +74,22 @@ def test_measured_rows_are_parsed_with_chinese_errors_and_flagged() -> None:
     assert errors == ["第 3 行:实测面积须为大于 0 的数字(平方米)。", "第 4 行:请选择墓位类型。"]
     flagged = cl.flag_rows(BODY, "public_welfare", rows)
     assert flagged[0].over and flagged[0].limit == Decimal("0.5")
+
+
+CHINESE_NUMERALS = {"八": 8, "九": 9, "十": 10, "十一": 11, "十九": 19}
+
+
+def test_citations_of_the_funeral_regulation_are_the_articles_domain_md_names() -> None:
+    """DOMAIN.md section 3 cites 殡葬管理条例 (2012) articles 8-11 and 19; no item cites another article of it."""
+    import re
+
+    cited = []
+    for item in BODY["items"]:
+        basis = item.get("legal_basis", "")
+        for clause in basis.split(";"):
+            if "殡葬管理条例" in clause:
+                cited += re.findall(r"第([一二三四五六七八九十]+)条", clause)
+    assert cited and all(CHINESE_NUMERALS.get(a) in {8, 9, 10, 11, 19} for a in cited), cited
+    assert "1至3倍罚款" in cl.OVER_LIMIT_BASIS and "责令限期改正" in cl.OVER_LIMIT_BASIS
+    eco = next(i for i in BODY["items"] if i["code"] == "eco_burial_share")
+    assert "第七章第二节" in eco["legal_basis"]  # the plan, ch.7 §2

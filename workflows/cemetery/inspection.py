@@ -8,8 +8,9 @@ Spiff's synchronous step and cannot write, so `sync` copies the decisions from t
     router of the process (every new human task)         inside the engine's own transaction, so a task
                                                          completed from the generic task page or the API,
                                                          and a fired timer, take effect at once
-    scheduler sweep (`sync_open_inspections`)            for steps that end the instance from the generic
-                                                         task page (no next human task, so no router call)
+    step listener (`services.install`, after every step)  likewise, also for steps that end the instance
+                                                         (no next human task, so no router call)
+    scheduler sweep (`sync_open_inspections`)            a safety net that re-applies the decisions
 
 Checklist answers never enter the workflow: they are a `ChecklistRecord`; the workflow keeps its id and flags,
 and `sync` refuses ids that the checklist page did not record for this inspection.
@@ -32,7 +33,7 @@ from engine.forms import FieldError, FormValidationError
 from engine.models import HumanTask, ProcessInstance
 from engine.runtime import Engine, RouteContext, TaskRoute
 from workflows.cemetery import checklist as cl
-from workflows.cemetery.models import Cemetery, CemeteryInspection, InspectionCampaign, Rectification
+from workflows.cemetery.models import Cemetery, CemeteryInspection, InspectionCampaign, InspectionPhoto, Rectification
 from workflows.cemetery.sales import SalesStatusError, change_status
 from workflows.common.models import ChecklistRecord
 
@@ -123,6 +124,7 @@ async def submit_checklist(engine: Engine, task: HumanTask, *, actor: str, check
         record = await ChecklistRecord.create(
             template=template, subject_type="cemetery", subject_id=str(cemetery.id), instance_id=inspection.instance_id,
             inspector=actor, answers=answers, findings=[f.as_dict() for f in findings], passed=not findings)
+        await InspectionPhoto.filter(task_id=str(task.id), record_id=None).update(record_id=record.id)
         if kind == "onsite":
             await _open_rectifications(inspection, cemetery, record, template.body, now)
             inspection.checklist_record_id = record.id
@@ -134,6 +136,9 @@ async def submit_checklist(engine: Engine, task: HumanTask, *, actor: str, check
                 if item.item not in failing:
                     item.status, item.verified_record_id = "verified", record.id
                     await item.save(update_fields=["status", "verified_record_id"])
+                elif item.reported_done_at is not None:  # reported done, found still failing
+                    item.reported_done_at = None
+                    await item.save(update_fields=["reported_done_at"])
             inspection.acceptance_record_id = record.id
             data = {"acceptance_record_id": record.id, "acceptance_passed": not findings,
                     "acceptance_finding_count": len(findings), "acceptance_opinion": opinion}

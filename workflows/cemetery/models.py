@@ -3,7 +3,8 @@
     Cemetery               one cemetery: type, area, plots, prices, operator, sales status (+ reason)
       ├── CemeteryDocument licences and approvals with their expiry (经营许可, 建设批复, 用地, 规划, 价格)
       └── CemeteryInspection  one inspection of one cemetery in one campaign year, outcome, instance id
-            └── Rectification one finding turned into a corrective action with owner, due date, status
+            ├── Rectification one finding turned into a corrective action with owner, due date, status
+            └── InspectionPhoto  a photo taken on site, for one checklist item or one measured plot
     InspectionCampaign     the yearly campaign (年检工作) a set of inspections belongs to
 """
 
@@ -129,7 +130,34 @@ class Rectification(Model):
     status = fields.CharField(max_length=16, default="open")
     verified_record_id = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Progress reported by the township or county while the item is open; evidence = engine Attachment ids.
+    # Nullable: added to a table that may hold rows (a NOT NULL column needs a database default).
+    progress = fields.CharField(max_length=1000, null=True)
+    progress_at = fields.DatetimeField(null=True)
+    progress_by = fields.CharField(max_length=64, null=True)
+    evidence: list[int] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+    reported_done_at = fields.DatetimeField(null=True)  # 已整改, awaiting the acceptance inspection
 
     class Meta:
         table = "cemetery_rectification"
         indexes = [Index(fields=["status", "due_on"])]
+
+
+# A photo taken on site: an engine Attachment of the checklist task (bytes outside the workflow state, hashed,
+# type and size checked, scoped download), linked to the checklist item or measured plot it documents.
+# record_id is set when the checklist is submitted.
+class InspectionPhoto(Model):
+    id = fields.IntField(primary_key=True)
+    inspection: fields.ForeignKeyRelation[CemeteryInspection] = fields.ForeignKeyField(
+        "cemetery.CemeteryInspection", related_name="photos", on_delete=fields.CASCADE)
+    task_id = fields.CharField(max_length=36)
+    attachment_id = fields.IntField()
+    item = fields.CharField(max_length=64)  # a check item code, or plot for a measured plot
+    plot_label = fields.CharField(max_length=100, default="")
+    record_id = fields.IntField(null=True)  # the ChecklistRecord the photo was submitted with
+    uploaded_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "cemetery_photo"
+        unique_together = (("task_id", "attachment_id", "item", "plot_label"),)

@@ -19,11 +19,20 @@ def visible_cemeteries(actor: Actor) -> QuerySet[Cemetery]:
     return Cemetery.filter(org_path__startswith=actor.org_path)
 
 
-async def visible_cemetery(actor: Actor, cemetery_id: object) -> Cemetery | None:
+MAX_DB_INT = 2**31 - 1  # ids above cannot exist (and PostgreSQL refuses them in a query with an error)
+
+
+def db_id(value: object) -> int | None:
     try:
-        return await visible_cemeteries(actor).filter(id=int(str(cemetery_id))).first()
+        number = int(str(value))
     except ValueError:
         return None
+    return number if 0 < number <= MAX_DB_INT else None
+
+
+async def visible_cemetery(actor: Actor, cemetery_id: object) -> Cemetery | None:
+    number = db_id(cemetery_id)
+    return await visible_cemeteries(actor).filter(id=number).first() if number else None
 
 
 @dataclass(frozen=True)

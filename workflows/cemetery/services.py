@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from engine.runtime import Engine
+from engine.runtime import Engine, StepContext
 from workflows.cemetery.checklist import ensure_template
-from workflows.cemetery.inspection import PROCESS_KEY, end_of_day, local_day, make_router, sync_open_inspections
+from workflows.cemetery.inspection import (
+    PROCESS_KEY,
+    end_of_day,
+    local_day,
+    make_router,
+    sync,
+    sync_open_inspections,
+)
 from workflows.cemetery.models import SALES_STATUSES
 
 
@@ -36,6 +43,13 @@ async def install(engine: Engine) -> Callable[[], Awaitable[None]]:
     await ensure_template()
     engine.register_services(make_services(engine))
     engine.register_router(PROCESS_KEY, make_router(engine))
+
+    async def follow(ctx: StepContext) -> None:
+        # After every step, inside the engine's transaction: a step that ends the instance (合格, 延期年检 with
+        # no open task, a closing escalation) takes effect at once, from whichever caller (page, API, timer).
+        await sync(ctx.instance, now=ctx.now, actor=ctx.actor or "engine", data=ctx.data)
+
+    engine.register_listener(PROCESS_KEY, follow)
 
     async def refresh() -> None:
         await sync_open_inspections(engine.clock.now())
