@@ -26,6 +26,7 @@ from web.forms import coerce_form, error_message_zh, render_form
 from web.render import flash, is_htmx, page
 from web.roles import ROLES
 from web.security import authenticate, csrf_ok, start_session
+from web.social_org_cases import routes as social_org_case_routes
 
 PAGE_SIZE = 20
 
@@ -392,4 +393,5 @@ routes = [
     *cemetery.routes,
     *projects.routes,
     *social_org.routes,
+    *social_org_case_routes,
 ]

@@ -16,9 +16,11 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.models import ProcessInstance
+from workflows.common.findings import reschedule
 from workflows.social_org.credit import list_abnormal
 from workflows.social_org.models import AnnualInspection, RevocationCase, SpotCheckTarget
 from workflows.social_org.register import local_date, parse_date
+from workflows.social_org.spot_check import SUBJECT_TYPE
 
 AI_PROCESS = "social_org_annual_inspection"
 SC_PROCESS = "social_org_spot_check"
@@ -96,6 +98,8 @@ async def project_spot_check(instance: ProcessInstance, row: SpotCheckTarget, to
         changes["published"] = True
     if changes:
         await SpotCheckTarget.filter(id=row.id).update(**changes)
+    if changes.get("rectify_deadline"):  # 责令改正: the decision's deadline is the findings' due date
+        await reschedule(SUBJECT_TYPE, str(row.id), changes["rectify_deadline"])
     if data.get("rectify_failed"):
         await list_abnormal(row.organization_id, "抽查责令改正,逾期未改正", f"spot_check:{row.id}", today)
 
