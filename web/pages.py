@@ -151,6 +151,11 @@ async def domain_task_url(task: HumanTask) -> str | None:
 
         project = await Project.filter(instance_id=str(task.instance_id)).first()
         return f"/projects/{project.id}" if project else None
+    if task.process_key == "social_org_spot_check" and task.bpmn_id == "Task_checklist":  # the mobile checklist
+        from workflows.social_org.models import SpotCheckTarget
+
+        target = await SpotCheckTarget.filter(instance_id=str(task.instance_id)).first()
+        return f"/social-org/spot-checks/targets/{target.id}/checklist" if target else None
     return None
 
 

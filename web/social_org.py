@@ -355,6 +355,8 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
         "organization", "plan")
     if target is None or not authz.can_see_path(actor, target.plan.authority_path):
         raise HTTPException(404, "检查对象不存在。")
+    if target.instance_id and await project_ids([target.instance_id], ctx_of(request).engine.clock.now()):
+        await target.refresh_from_db()  # the notice served since the last sweep
     template = await checklist_template()
     task = await _checklist_task(target)
     can_act = task is not None and authz.can_act(actor, task)

@@ -4,7 +4,7 @@ recorded; overdue open findings are listed; all of it scoped by org unit."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -21,7 +21,7 @@ from workflows.social_org.models import SpotCheckTarget
 from workflows.social_org.projection import Projector
 from workflows.social_org.spot_check import create_plan
 
-NOW = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)  # 10:00 in Meishan
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Meishan
 LIMIT_TEMPLATE: dict[str, Any] = {
     "code": "test_limits", "version": 1, "title": "限值检查", "parameters": {"ph_max": 0.5, "rectify_days": 15},
     "items": [
@@ -96,7 +96,8 @@ async def test_spot_check_findings_follow_the_deadline_and_close_with_evidence(c
     finding = await FindingRecord.get()
     assert (finding.item, finding.value, finding.status) == ("admin_cost_ratio", "12.5", "open")
     assert finding.due_date == date(2026, 4, 9)  # 30 days after the check by default
-    assert finding.owner == org.name and finding.scope_path == unit.path and "基金会管理条例 29" in finding.corrective_action
+    assert finding.owner == org.name and finding.scope_path == unit.path
+    assert "基金会管理条例 29" in finding.corrective_action
     page = await client.get(f"/social-org/spot-checks/targets/{target.id}/checklist")
     assert "整改措施" in page.text and "2026-04-09" in page.text and "待整改" in page.text
 
@@ -109,7 +110,7 @@ async def test_spot_check_findings_follow_the_deadline_and_close_with_evidence(c
     assert (await FindingRecord.get(id=finding.id)).due_date == date(2026, 4, 20)
 
     # overdue open findings are visible
-    engine.clock.set(datetime(2026, 4, 22, 2, 0, tzinfo=timezone.utc))
+    engine.clock.set(datetime(2026, 4, 22, 2, 0, tzinfo=UTC))
     overdue = await client.get("/social-org/findings?status=overdue")
     assert overdue.status_code == 200 and org.name in overdue.text and "逾期 2 天" in overdue.text
 
