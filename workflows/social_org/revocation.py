@@ -19,7 +19,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from workflows.social_org.models import RevocationCase, RevocationEvent, SocialOrganization
+from workflows.social_org.models import REVOCATION_STAGES, RevocationCase, RevocationEvent, SocialOrganization
 
 ACTIONS = {"notify": "送达撤销登记告知书", "request_hearing": "申请听证", "decide": "作出决定", "announce": "公告"}
 FROM_STAGES = {"notify": ("filed",), "request_hearing": ("notified",), "decide": ("notified", "hearing"),
@@ -44,7 +44,8 @@ def _check(case: RevocationCase, step: Step, today: date) -> dict[str, Any]:
     if step.action not in ACTIONS:
         raise RevocationError("未知的办理步骤")
     if case.stage not in FROM_STAGES[step.action]:
-        raise RevocationError(f"案件当前为「{case.stage}」阶段,不能{ACTIONS[step.action]}")
+        stage = REVOCATION_STAGES.get(case.stage, case.stage)
+        raise RevocationError(f"案件当前为「{stage}」阶段,不能{ACTIONS[step.action]}")
     if step.on > today:
         raise RevocationError("办理日期不能晚于今天")
     last = max(d for d in (case.opened_on, case.notified_on, case.hearing_on, case.decided_on) if d is not None)
