@@ -93,6 +93,18 @@ async def seed_live_spot_check(url: str, password_hash: str) -> int:
         target = plan.targets[0]
         await complete(engine, target.instance_id, "Task_notice", {"notice_no": "眉东民社检〔2026〕7号",
                                                                    "notice_date": "2026-03-05"}, actor="so_dp")
+        # for the follow-up pages: a listed organization (objection) and two bad years (revocation case)
+        from workflows.social_org.credit import list_abnormal
+        from workflows.social_org.models import AnnualInspection
+        from workflows.social_org.projection import open_revocation_if_due
+
+        listed = await make_org("511402", name="眉山市东坡区信用异议测试协会", legal_representative="王建国")
+        await list_abnormal(listed.id, "未按规定报送 2025 年度工作报告", "annual_report:2025", date(2026, 6, 1))
+        bad = await make_org("511402", name="眉山市东坡区撤销登记测试研究会")
+        for year, status, conclusion in ((2024, "absent", None), (2025, "closed", "unqualified")):
+            await AnnualInspection.create(organization_id=bad.id, year=year, authority_path=unit.path, status=status,
+                                          conclusion=conclusion, final_conclusion=conclusion)
+        await open_revocation_if_due(bad.id, 2025, date(2026, 6, 1))
         return target.id
     finally:
         await close_database()

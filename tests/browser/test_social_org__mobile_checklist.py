@@ -106,3 +106,62 @@ def test_inspector_completes_the_checklist_on_a_phone(phone: Any, password_hash:
     _fits(page)
     # only the deliberate 422 of the incomplete submission (and a favicon) may be logged: no script or CSP error
     assert not [e for e in page.errors if not e.startswith("Failed to load resource")], page.errors
+
+
+def test_registrar_closes_findings_and_works_a_revocation_case(page: Any) -> None:
+    """Runs after the phone test (same live server): the findings it produced are closed by the authority."""
+    page.goto("/login")
+    page.get_by_label("用户名").fill("so_dp")
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/inbox")
+    page.goto("/social-org/findings")
+    cards = page.locator("section.finding")
+    expect(cards).to_have_count(2)
+    expect(cards.first).to_contain_text("整改期限")
+    screenshot(page, "so_findings_open")
+    first = cards.first
+    first.get_by_role("button", name="复查通过,关闭问题").click()  # the browser asks for the note first
+    expect(page.locator("section.finding")).to_have_count(2)
+    first.get_by_label("整改情况(关闭时必填)").fill("已补记 3 笔收入,复查账簿无误")
+    first.get_by_role("button", name="复查通过,关闭问题").click()
+    expect(page.locator(".flash-success")).to_contain_text("已关闭问题")
+    expect(page.locator("section.finding")).to_have_count(1)
+    page.goto("/social-org/findings?status=closed")
+    expect(page.locator("section.finding .closure")).to_contain_text("so_dp")
+    screenshot(page, "so_findings_closed")
+
+    page.goto("/social-org/revocations")
+    page.get_by_role("link", name="眉山市东坡区撤销登记测试研究会").click()
+    expect(page.get_by_role("heading", name=re.compile("撤销登记案件:"))).to_be_visible()
+    page.get_by_label("文号(告知书 / 决定书 / 公告)").fill("眉东民告〔2026〕9号")
+    page.get_by_label("说明").fill("告知拟撤销登记,告知陈述申辩和听证权利")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash-success")).to_contain_text("已办理:送达撤销登记告知书")
+    expect(page.locator("ol.stages li.current")).to_have_text("已告知")
+    screenshot(page, "so_revocation_case")
+    assert not [e for e in page.errors if not e.startswith("Failed to load resource")], page.errors
+
+
+def test_organization_files_an_objection_on_a_phone(phone: Any) -> None:
+    page = phone
+    page.goto("/public/social-org/credit")
+    row = page.locator("tr", has_text="眉山市东坡区信用异议测试协会")
+    row.get_by_role("link", name="提出异议").click()
+    expect(page.get_by_role("heading", name="对列入活动异常名录提出异议")).to_be_visible()
+    uscc = page.locator("code").first.inner_text()
+    page.get_by_label("统一社会信用代码").fill(uscc)
+    page.get_by_label("法定代表人姓名").fill("张三")
+    page.get_by_label("提出人").fill("李秘书")
+    page.get_by_label("联系电话").fill("13800002222")
+    page.get_by_label("异议理由").fill("我会已于 5 月 20 日邮寄报送年度报告,附邮局收寄证明。")
+    page.get_by_role("button", name="提交异议").click()
+    expect(page.locator(".error")).to_contain_text("与登记信息不一致")
+    expect(page.get_by_label("异议理由")).to_have_value("我会已于 5 月 20 日邮寄报送年度报告,附邮局收寄证明。")
+    page.get_by_label("法定代表人姓名").fill("王建国")
+    page.get_by_role("button", name="提交异议").click()
+    expect(page.locator(".flash-success")).to_contain_text("异议已提交")
+    expect(page.locator("table.list").first).to_contain_text("待处理")
+    expect(page.get_by_role("button", name="提交异议")).to_have_count(0)  # one pending objection at a time
+    screenshot(page, "so_mobile_objection")
+    _fits(page)

@@ -62,6 +62,8 @@ async def test_objection_is_filed_publicly_decided_by_the_authority_and_removal_
     listing = await client.get("/social-org/objections")
     assert org.name in listing.text and "李秘书" in listing.text
     decide = f"/social-org/objections/{first.id}/decide"
+    no_csrf = await client.post(decide, data={"decision": "upheld", "note": "未带令牌"})
+    assert no_csrf.status_code == 403 and (await CreditObjection.get(id=first.id)).status == "pending"
     r = await client.post(decide, data={"csrf_token": csrf, "decision": "rejected", "note": ""},
                           follow_redirects=True)
     assert "请填写处理意见" in r.text and (await CreditObjection.get(id=first.id)).status == "pending"

@@ -48,6 +48,8 @@ async def test_revocation_case_goes_through_notice_hearing_decision_and_announce
     async def step(**form: str) -> Any:
         return await client.post(url, data={"csrf_token": csrf, **form})
 
+    no_csrf = await client.post(url, data={"action": "notify", "on": "2026-06-10", "number": "眉东民告〔2026〕3号"})
+    assert no_csrf.status_code == 403 and (await RevocationCase.get(id=case.id)).stage == "filed"
     r = await step(action="decide", on="2026-06-10", decision="revoke", number="眉东民撤字〔2026〕1号", note="连续两年")
     assert r.status_code == 422 and "不能作出决定" in r.text
     r = await step(action="notify", on="2026-06-10", number="")
