@@ -5,6 +5,12 @@ engine's transaction, so what they write commits or rolls back with the step, an
                    a PDF attachment on that step (engine.collab attachments: stored outside the workflow state,
                    type/size checked, sha256 recorded, downloaded through the case's scope). The chosen
                    attachment's id and hash are recorded on the AnnualInspection row.
+    projection     after every operation on an annual-inspection or spot-check instance, its domain rows
+                   (AnnualInspection, SpotCheckTarget, credit-list entries, revocation cases) are brought up to
+                   date in the same transaction (workflows.social_org.projection.project). Queries inside the
+                   engine's `in_transaction` block run on its connection (Tortoise sets it in the context).
+                   The scheduler sweep still runs the same idempotent projection as a catch-up after a restart
+                   or for instances changed before this listener existed.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from engine.forms import FieldError, FormValidationError
 from engine.models import Attachment, HumanTask
 from engine.runtime import Engine, StepContext
 from workflows.social_org.models import AnnualInspection
+from workflows.social_org.projection import AI_PROCESS as PROJECTED_AI
+from workflows.social_org.projection import SC_PROCESS, project
 
 AI_PROCESS = "social_org_annual_inspection"
 REPORT_TASKS = ("Task_submit_report", "Task_submit_late")
@@ -36,5 +44,11 @@ async def audit_report(ctx: StepContext) -> None:
         audit_attachment_id=attachment.id, audit_sha256=attachment.sha256)
 
 
+async def project_step(ctx: StepContext) -> None:
+    await project([ctx.instance], ctx.now)
+
+
 def register(engine: Engine) -> None:
-    engine.register_listener(AI_PROCESS, audit_report)
+    engine.register_listener(AI_PROCESS, audit_report)  # first: a refused report projects nothing
+    for key in (PROJECTED_AI, SC_PROCESS):
+        engine.register_listener(key, project_step)
