@@ -5,8 +5,10 @@ scalar summary lands in ProcessInstance.data. This module reads those summaries 
 up to date. It is idempotent (credit listings and revocation cases are unique per cause), so it can run after
 every page action, in every scheduler sweep, and again after a restart.
 
-Why not inside the engine transaction: the engine has no post-persist hook for domain packages and service
-tasks run synchronously inside the engine step, so they cannot write through the async ORM.
+Where it runs: inside each engine step, as a StepListener (workflows.social_org.listeners), so the rows
+commit or roll back with the step; and in the scheduler sweep (Projector) as an idempotent catch-up after a
+restart or for instances changed before the listener was installed. Pages may also project the instances
+they show (project_ids), which is a no-op when the listener already did it.
 """
 
 from __future__ import annotations

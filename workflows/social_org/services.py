@@ -2,8 +2,8 @@
 
 Both diagrams route by their instance's org unit (the registration authority) and the lane roles, so no
 router is needed and no service task is called. The step listeners (workflows.social_org.listeners) check the
-基金会 audit report inside the engine transaction. What runs here besides is the sweep: project instance data into
-the domain tables, then apply the credit-list time rules.
+基金会 audit report and project the domain rows inside the engine transaction. What runs here besides is the
+sweep: the same projection as a catch-up, then the credit-list time rules.
 """
 
 from __future__ import annotations
