@@ -23,6 +23,7 @@ from engine.models import HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
 from web.render import flash, page
 from web.uploads import UploadError, read_upload
+from workflows.common import findings as finding_rules
 from workflows.common.models import ChecklistRecord, DrawRecord, FindingRecord
 from workflows.social_org import campaign as campaigns
 from workflows.social_org import credit, kpi
@@ -323,6 +324,9 @@ async def plan_list(request: Request, actor: Actor) -> Response:
         "rows": rows, "authorities": authorities, "values": values, "errors": errors,
         "spot": await kpi.spot_check_ratio(year_now, actor.org_path),
         "joint": await kpi.joint_check_ratio(year_now, actor.org_path), "year": year_now,
+        "findings_open": await finding_rules.in_scope(actor.org_path).filter(status="open").count(),
+        "findings_overdue": await finding_rules.overdue(finding_rules.in_scope(actor.org_path),
+                                                        _today(request)).count(),
         "can_manage": bool(actor.roles & MANAGE_ROLES), **LABELS}, status_code=status)
 
 
@@ -472,8 +476,10 @@ async def public_results(request: Request) -> Response:
     rows = await qs.prefetch_related("organization", "plan").order_by("-result_date", "-id").limit(200)
     inspections = await AnnualInspection.filter(published=True).prefetch_related("organization").order_by(
         "-year", "-concluded_on").limit(200)
+    revocations = await RevocationCase.filter(stage="announced").prefetch_related("organization").order_by(
+        "-announced_on", "-id").limit(200)
     return page(request, "social_org_public_results.html", {"rows": rows, "inspections": inspections, "q": q,
-                                                            **LABELS})
+                                                            "revocations": revocations, **LABELS})
 
 
 async def _public_draw(request: Request) -> DrawRecord:

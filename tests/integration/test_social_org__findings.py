@@ -113,6 +113,8 @@ async def test_spot_check_findings_follow_the_deadline_and_close_with_evidence(c
     engine.clock.set(datetime(2026, 4, 22, 2, 0, tzinfo=UTC))
     overdue = await client.get("/social-org/findings?status=overdue")
     assert overdue.status_code == 200 and org.name in overdue.text and "逾期 2 天" in overdue.text
+    plans = await client.get("/social-org/spot-checks")
+    assert 'href="/social-org/findings?status=overdue"><span class="tag tag-danger">逾期 1 项' in plans.text
 
     # another county sees nothing of it
     await client.post("/logout", data={"csrf_token": csrf})

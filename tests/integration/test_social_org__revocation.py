@@ -84,6 +84,10 @@ async def test_revocation_case_goes_through_notice_hearing_decision_and_announce
         ("decide", "decided", "so_dp", date(2026, 7, 10)), ("announce", "announced", "so_dp", date(2026, 7, 20))]
     page = await client.get(url)
     assert "眉东民公告〔2026〕5号" in page.text and "听证后事实清楚" in page.text and "办理下一步" not in page.text
+    await client.post("/logout", data={"csrf_token": csrf})
+    public = await client.get("/public/social-org/results")  # no login: the 公告 is public
+    assert org.name in public.text and "眉东民公告〔2026〕5号" in public.text and "眉东民撤字〔2026〕1号" in public.text
+    csrf = await browser_login(client, "so_dp")
     r = await step(action="announce", on="2026-07-21", number="再次公告")
     assert r.status_code == 422 and "不能公告" in r.text
     assert await RevocationEvent.filter(case_id=case.id).count() == 4
