@@ -1,6 +1,6 @@
 """Benchmark: annual-inspection campaign launch over the 1,650-organization demo register.
 
-    .venv/bin/python bench/social_org_launch.py [database-url]    (default: a fresh SQLite file)
+    .venv/bin/python bench/social_org_launch.py [database-url] [--no-listeners]   (default: a fresh SQLite file)
 
 Prints figures; asserts nothing.
 """
@@ -23,7 +23,7 @@ from engine.specs import read_directory, validate_bundle  # noqa: E402
 from web.composition import db_config  # noqa: E402
 from web.demo import seed_org_tree  # noqa: E402
 from workflows.common.draw import draw_targets  # noqa: E402
-from workflows.social_org import campaign, demo  # noqa: E402
+from workflows.social_org import campaign, demo, listeners  # noqa: E402
 
 BPMN = Path(__file__).resolve().parents[1] / "bpmn"
 
@@ -35,6 +35,8 @@ async def main(url: str) -> None:
     try:
         await seed_org_tree()
         engine = Engine(clock=Clock())
+        if "--no-listeners" not in sys.argv:
+            listeners.register(engine)  # as the app installs them: the projection runs inside each start
         bpmn, dmn, forms = read_directory(BPMN)
         name = "social_org_annual_inspection.bpmn"
         await engine.specs.deploy(validate_bundle(name, bpmn[name], dmn, forms), clock=engine.clock)
@@ -55,4 +57,5 @@ async def main(url: str) -> None:
 
 if __name__ == "__main__":
     default = f"sqlite://{tempfile.mkdtemp(prefix='so-bench-')}/bench.db"
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else default))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    asyncio.run(main(args[0] if args else default))

@@ -69,3 +69,42 @@ async def complete(engine: Engine, instance_id: Any, bpmn_id: str, data: dict[st
 REPORT = {"total_assets": 120000.0, "total_income": 80000.0, "total_expenditure": 76000.0,
           "activities_summary": "全年开展公益讲座 12 场,服务群众 3000 余人次。", "meetings_held": 2,
           "audit_report_attached": False}
+
+
+async def seed_live_spot_check(url: str, password_hash: str) -> int:
+    """For the browser tests (run in a subprocess against the live server's SQLite file): deploy the diagrams, add
+    the social-org users, 20 organizations and 3 inspectors of 东坡区, draw a plan and serve the first target's
+    notice. Returns that target's id (its checklist is then the inspector's to fill)."""
+    from engine.db import close_database, init_database
+    from web.composition import db_config
+    from workflows.social_org.spot_check import create_plan
+
+    await init_database(db_config(url))
+    try:
+        engine = Engine()
+        await deploy_social_org(engine)
+        await seed_so_users(password_hash)
+        for i in range(20):
+            await make_org("511402", name=f"眉山市东坡区手机检查测试协会{i + 1}")
+        await make_inspectors("511402", 3)
+        unit = await OrgUnit.get(code="511402")
+        plan = await create_plan(engine, year=2026, authority=unit, plan_type="random", ratio=0.04, actor="so_dp",
+                                 seed="5eed" * 8)
+        target = plan.targets[0]
+        await complete(engine, target.instance_id, "Task_notice", {"notice_no": "眉东民社检〔2026〕7号",
+                                                                   "notice_date": "2026-03-05"}, actor="so_dp")
+        # for the follow-up pages: a listed organization (objection) and two bad years (revocation case)
+        from workflows.social_org.credit import list_abnormal
+        from workflows.social_org.models import AnnualInspection
+        from workflows.social_org.projection import open_revocation_if_due
+
+        listed = await make_org("511402", name="眉山市东坡区信用异议测试协会", legal_representative="王建国")
+        await list_abnormal(listed.id, "未按规定报送 2025 年度工作报告", "annual_report:2025", date(2026, 6, 1))
+        bad = await make_org("511402", name="眉山市东坡区撤销登记测试研究会")
+        for year, status, conclusion in ((2024, "absent", None), (2025, "closed", "unqualified")):
+            await AnnualInspection.create(organization_id=bad.id, year=year, authority_path=unit.path, status=status,
+                                          conclusion=conclusion, final_conclusion=conclusion)
+        await open_revocation_if_due(bad.id, 2025, date(2026, 6, 1))
+        return target.id
+    finally:
+        await close_database()

@@ -770,6 +770,8 @@ def error_message_zh(error: FieldError, schema: Mapping[str, Any]) -> str:
     """A Simplified Chinese message naming the field by its schema title."""
     if error.code == "undeclared":
         return f"表单中包含未声明的字段 {error.field}"
+    if error.code == "domain":  # a domain rule (engine step listener) already speaks Chinese
+        return error.message
     node = subschema_at(schema, error.field) or {}
     label = _label_zh(schema, error.field)
     code = error.code

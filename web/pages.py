@@ -26,6 +26,7 @@ from web.forms import coerce_form, error_message_zh, render_form
 from web.render import flash, is_htmx, page
 from web.roles import ROLES
 from web.security import authenticate, csrf_ok, start_session
+from web.social_org_cases import routes as social_org_case_routes
 
 PAGE_SIZE = 20
 
@@ -150,6 +151,11 @@ async def domain_task_url(task: HumanTask) -> str | None:
 
         project = await Project.filter(instance_id=str(task.instance_id)).first()
         return f"/projects/{project.id}" if project else None
+    if task.process_key == "social_org_spot_check" and task.bpmn_id == "Task_checklist":  # the mobile checklist
+        from workflows.social_org.models import SpotCheckTarget
+
+        target = await SpotCheckTarget.filter(instance_id=str(task.instance_id)).first()
+        return f"/social-org/spot-checks/targets/{target.id}/checklist" if target else None
     return None
 
 
@@ -392,4 +398,5 @@ routes = [
     *cemetery.routes,
     *projects.routes,
     *social_org.routes,
+    *social_org_case_routes,
 ]

@@ -23,7 +23,8 @@ from engine.models import HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
 from web.render import flash, page
 from web.uploads import UploadError, read_upload
-from workflows.common.models import ChecklistRecord, DrawRecord
+from workflows.common import findings as finding_rules
+from workflows.common.models import ChecklistRecord, DrawRecord, FindingRecord
 from workflows.social_org import campaign as campaigns
 from workflows.social_org import credit, kpi
 from workflows.social_org.importing import XLSX_MIME, ImportFileError, export_xlsx, import_register, template_xlsx
@@ -35,6 +36,7 @@ from workflows.social_org.models import (
     ORG_TYPES,
     OUTCOMES,
     PLAN_TYPES,
+    REVOCATION_STAGES,
     AnnualCampaign,
     AnnualInspection,
     CreditListEntry,
@@ -67,7 +69,7 @@ PAGE_SIZE = 30
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 LABELS = {"ORG_TYPES": ORG_TYPES, "CREDIT_STATUSES": CREDIT_STATUSES, "CONCLUSIONS": CONCLUSIONS,
           "INSPECTION_STATUSES": INSPECTION_STATUSES, "OUTCOMES": OUTCOMES, "PLAN_TYPES": PLAN_TYPES,
-          "CAMPAIGN_STATUSES": CAMPAIGN_STATUSES}
+          "CAMPAIGN_STATUSES": CAMPAIGN_STATUSES, "REVOCATION_STAGES": REVOCATION_STAGES}
 _background: set[asyncio.Task[Any]] = set()  # keep launches referenced until they finish
 
 
@@ -322,6 +324,9 @@ async def plan_list(request: Request, actor: Actor) -> Response:
         "rows": rows, "authorities": authorities, "values": values, "errors": errors,
         "spot": await kpi.spot_check_ratio(year_now, actor.org_path),
         "joint": await kpi.joint_check_ratio(year_now, actor.org_path), "year": year_now,
+        "findings_open": await finding_rules.in_scope(actor.org_path).filter(status="open").count(),
+        "findings_overdue": await finding_rules.overdue(finding_rules.in_scope(actor.org_path),
+                                                        _today(request)).count(),
         "can_manage": bool(actor.roles & MANAGE_ROLES), **LABELS}, status_code=status)
 
 
@@ -354,6 +359,8 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
         "organization", "plan")
     if target is None or not authz.can_see_path(actor, target.plan.authority_path):
         raise HTTPException(404, "检查对象不存在。")
+    if target.instance_id and await project_ids([target.instance_id], ctx_of(request).engine.clock.now()):
+        await target.refresh_from_db()  # the notice served since the last sweep
     template = await checklist_template()
     task = await _checklist_task(target)
     can_act = task is not None and authz.can_act(actor, task)
@@ -380,10 +387,12 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
                 return RedirectResponse(f"/social-org/spot-checks/targets/{target.id}/checklist", status_code=303)
         status = 422
     saved = await ChecklistRecord.get_or_none(id=target.checklist_record_id) if target.checklist_record_id else None
+    finding_rows = await FindingRecord.filter(record_id=saved.id).order_by("id") if saved else []
     inspectors = await Inspector.filter(id__in=list(target.inspectors))
     return page(request, "social_org_checklist.html", {
         "target": target, "template": template.body, "task": task, "can_act": can_act, "errors": errors,
-        "values": values, "record": saved, "inspectors": inspectors, **LABELS}, status_code=status)
+        "values": values, "record": saved, "finding_rows": finding_rows, "today": _today(request),
+        "inspectors": inspectors, **LABELS}, status_code=status)
 
 
 # -- inspectors and credit lists --------------------------------------------------------------------------------------
@@ -467,8 +476,10 @@ async def public_results(request: Request) -> Response:
     rows = await qs.prefetch_related("organization", "plan").order_by("-result_date", "-id").limit(200)
     inspections = await AnnualInspection.filter(published=True).prefetch_related("organization").order_by(
         "-year", "-concluded_on").limit(200)
+    revocations = await RevocationCase.filter(stage="announced").prefetch_related("organization").order_by(
+        "-announced_on", "-id").limit(200)
     return page(request, "social_org_public_results.html", {"rows": rows, "inspections": inspections, "q": q,
-                                                            **LABELS})
+                                                            "revocations": revocations, **LABELS})
 
 
 async def _public_draw(request: Request) -> DrawRecord:
@@ -508,7 +519,12 @@ async def public_credit(request: Request) -> Response:
         rows = await search(SocialOrganization.all(), q).order_by("name").limit(50)
     listed = await SocialOrganization.filter(credit_status__in=["abnormal", "serious"]).order_by(
         "credit_status", "name").limit(500)
-    return page(request, "social_org_public_credit.html", {"rows": rows, "listed": listed, "q": q, **LABELS})
+    entries: dict[int, list[CreditListEntry]] = {}  # open entries (objection links) and, for a search, history
+    ids = [o.id for o in listed] + [o.id for o in rows]
+    for e in await CreditListEntry.filter(organization_id__in=ids).order_by("-entered_on", "-id") if ids else []:
+        entries.setdefault(e.organization_id, []).append(e)
+    return page(request, "social_org_public_credit.html", {"rows": rows, "listed": listed, "q": q,
+                                                          "entries": entries, **LABELS})
 
 
 async def home(request: Request) -> Response:

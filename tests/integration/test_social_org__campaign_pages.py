@@ -11,7 +11,13 @@ from engine.runtime import Engine
 from tests.conftest import browser_login
 from tests.social_org_helpers import deploy_social_org, make_org, seed_so_users
 from workflows.social_org import demo
-from workflows.social_org.models import AnnualCampaign, Inspector, SocialOrganization
+from workflows.social_org.models import (
+    AnnualCampaign,
+    CreditObjection,
+    Inspector,
+    RevocationCase,
+    SocialOrganization,
+)
 from workflows.social_org.uscc import is_valid_uscc
 
 
@@ -62,6 +68,8 @@ async def test_demo_register_is_generated_fast_and_valid(engine: Engine) -> None
     assert {o.org_type for o in orgs} == {"social_group", "private_non_enterprise", "foundation"}
     assert await Inspector.filter(authority_code="511402").count() == 15
     assert await SocialOrganization.filter(credit_status="abnormal").count() == 12
+    assert await CreditObjection.filter(status="pending").count() == 1
+    assert await RevocationCase.filter(stage="filed", organization__credit_status="normal").count() == 2
     assert "already present" in await demo.seed(engine)
 
 

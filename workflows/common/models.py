@@ -3,6 +3,8 @@
     ChecklistTemplate  code + version, items and parameter defaults as JSON (see workflows.common.checklist)
     ChecklistRecord    one completed checklist for a subject, with its answers and findings
     DrawRecord         one verifiable draw: seed, population hash and snapshot, ratio, k, result
+    FindingRecord      one failed checklist item: corrective action, owner, due date, closure (who, when, note,
+                       evidence attachment); see workflows.common.findings
 """
 
 from __future__ import annotations
@@ -62,3 +64,34 @@ class DrawRecord(Model):
     class Meta:
         table = "draw_record"
         indexes = [Index(fields=["purpose", "scope"])]
+
+
+class FindingRecord(Model):
+    id = fields.IntField(primary_key=True)
+    record: fields.ForeignKeyRelation[ChecklistRecord] = fields.ForeignKeyField(
+        "common.ChecklistRecord", related_name="finding_rows", on_delete=fields.RESTRICT)
+    subject_type = fields.CharField(max_length=32)
+    subject_id = fields.CharField(max_length=64)
+    subject_name = fields.CharField(max_length=200, default="")  # shown in lists, e.g. the organization name
+    scope_path = fields.CharField(max_length=255)  # org path of the authority that tracks the finding
+    item = fields.CharField(max_length=64)
+    label = fields.CharField(max_length=300)
+    message = fields.CharField(max_length=1000)
+    legal_basis = fields.CharField(max_length=200, default="")
+    severity = fields.CharField(max_length=16, default="major")
+    value = fields.CharField(max_length=64, null=True)
+    corrective_action = fields.CharField(max_length=1000)
+    owner = fields.CharField(max_length=200)  # who must carry out the corrective action
+    due_date = fields.DateField()
+    status = fields.CharField(max_length=16, default="open")  # open / closed
+    created_at = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+    closed_by = fields.CharField(max_length=64, null=True)
+    closure_note = fields.TextField(null=True)
+    evidence_attachment_id = fields.IntField(null=True)  # engine Attachment on the subject instance
+
+    record_id: int
+
+    class Meta:
+        table = "checklist_finding"
+        indexes = [Index(fields=["scope_path", "status", "due_date"]), Index(fields=["subject_type", "subject_id"])]

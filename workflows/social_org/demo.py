@@ -10,7 +10,14 @@ from datetime import date, timedelta
 from engine.models import OrgUnit
 from engine.runtime import Engine
 from workflows.social_org.credit import list_abnormal
-from workflows.social_org.models import Inspector, InspectorConflict, SocialOrganization
+from workflows.social_org.models import (
+    CreditListEntry,
+    CreditObjection,
+    Inspector,
+    InspectorConflict,
+    RevocationCase,
+    SocialOrganization,
+)
 from workflows.social_org.register import local_date
 from workflows.social_org.uscc import CATEGORY_OF_TYPE, make_uscc
 
@@ -94,8 +101,18 @@ async def seed(engine: Engine) -> str:
         conflicts.append(InspectorConflict(inspector_id=rng.choice(candidates).id, organization_id=org_id,
                                            reason="曾在该组织兼职(演示)"))
     await InspectorConflict.bulk_create(conflicts, ignore_conflicts=True)
-    for org_id, _ in rng.sample(stored, 12):
+    listed = rng.sample(stored, 12)
+    for org_id, _ in listed:
         listed_on = today - timedelta(days=rng.randrange(400))
         await list_abnormal(org_id, "通过登记的住所无法联系(演示)", "unreachable", listed_on)
+    # one pending 异议 against a listing, and two 撤销登记 cases waiting for their 告知书
+    entry = await CreditListEntry.filter(organization_id=listed[0][0]).first()
+    if entry is not None:
+        await CreditObjection.create(entry_id=entry.id, applicant=_person(rng), contact="028-38000000",
+                                     reason="我会住所已迁至新址并已办理变更登记,请核查(演示)", filed_on=today)
+    unlisted = [s for s in stored if s not in listed]
+    for org_id, _ in rng.sample(unlisted, 2):
+        reason = f"连续两年({today.year - 2}、{today.year - 1} 年度)未参加年检(演示,拟撤销登记)"
+        await RevocationCase.create(organization_id=org_id, year=today.year - 1, opened_on=today, reason=reason)
     return (f"social organizations: {len(orgs)} demo organizations, {len(inspectors)} inspectors, "
-            f"{len(conflicts)} declared conflicts, 12 on the 活动异常名录")
+            f"{len(conflicts)} declared conflicts, 12 on the 活动异常名录, 1 objection, 2 revocation cases")

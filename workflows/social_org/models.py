@@ -2,7 +2,8 @@
 
     SocialOrganization ─┬─< AnnualInspection          one per organization per year, linked to its instance
                         ├─< CreditListEntry           活动异常名录 / 严重违法失信名单 entries, with removal
-                        ├─< RevocationCase            撤销登记 cases (two bad years in a row)
+                        ├─< RevocationCase            撤销登记 cases (two bad years in a row) ─< RevocationEvent
+                        ├─< CreditObjection           异议 against a credit-list entry, with the decision
                         ├─< SpotCheckTarget >── SpotCheckPlan (year, authority, random/joint, DrawRecord ids)
                         └─< InspectorConflict >── Inspector (the inspector register)
     AnnualCampaign      one launch per year per authority; progress of the background launch
@@ -26,6 +27,9 @@ INSPECTION_STATUSES = {"launched": "待报送", "reminded": "已催报", "submit
 PLAN_TYPES = {"random": "双随机抽查", "joint": "部门联合抽查"}
 OUTCOMES = {"no_problem": "未发现问题", "rectify": "责令改正", "case": "立案查处"}
 CAMPAIGN_STATUSES = {"pending": "排队中", "running": "发起中", "done": "已完成", "failed": "失败"}
+OBJECTION_STATUSES = {"pending": "待处理", "upheld": "异议成立,已移出", "rejected": "异议不成立,维持列入"}
+REVOCATION_STAGES = {"filed": "立案", "notified": "已告知", "hearing": "听证", "decided": "已决定",
+                     "announced": "已公告", "dropped": "不予撤销,已结案"}
 
 
 class SocialOrganization(Model):
@@ -133,6 +137,8 @@ class AnnualInspection(Model):
     submitted_on = fields.DateField(null=True)
     concluded_on = fields.DateField(null=True)
     published = fields.BooleanField(default=False)
+    audit_attachment_id = fields.IntField(null=True)  # 基金会: the audit report (engine Attachment)
+    audit_sha256 = fields.CharField(max_length=64, null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     organization_id: int
@@ -172,12 +178,59 @@ class RevocationCase(Model):
     reason = fields.CharField(max_length=300)
     status = fields.CharField(max_length=16, default="open")  # open / revoked / dropped
     opened_on = fields.DateField()
+    stage = fields.CharField(max_length=16, default="filed")  # key of REVOCATION_STAGES
+    notice_no = fields.CharField(max_length=64, null=True)  # 撤销登记告知书 number
+    notified_on = fields.DateField(null=True)
+    hearing_requested = fields.BooleanField(default=False)
+    hearing_on = fields.DateField(null=True)
+    decision = fields.CharField(max_length=16, null=True)  # revoke / drop
+    decision_no = fields.CharField(max_length=64, null=True)
+    decided_on = fields.DateField(null=True)
+    announced_on = fields.DateField(null=True)
+    announcement_no = fields.CharField(max_length=64, null=True)
 
     organization_id: int
 
     class Meta:
         table = "so_revocation_case"
         unique_together = (("organization", "year"),)
+
+
+class RevocationEvent(Model):
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[RevocationCase] = fields.ForeignKeyField(
+        "social_org.RevocationCase", related_name="events", on_delete=fields.CASCADE)
+    action = fields.CharField(max_length=16)  # file / notify / hearing / decide / announce
+    stage = fields.CharField(max_length=16)  # the stage after the action
+    actor = fields.CharField(max_length=64)
+    on = fields.DateField()
+    note = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    case_id: int
+
+    class Meta:
+        table = "so_revocation_event"
+
+
+class CreditObjection(Model):
+    id = fields.IntField(primary_key=True)
+    entry: fields.ForeignKeyRelation[CreditListEntry] = fields.ForeignKeyField(
+        "social_org.CreditListEntry", related_name="objections", on_delete=fields.RESTRICT)
+    applicant = fields.CharField(max_length=50)  # who filed it for the organization
+    contact = fields.CharField(max_length=50)
+    reason = fields.TextField()
+    filed_on = fields.DateField()
+    status = fields.CharField(max_length=16, default="pending")  # key of OBJECTION_STATUSES
+    decision_note = fields.TextField(null=True)
+    decided_by = fields.CharField(max_length=64, null=True)
+    decided_on = fields.DateField(null=True)
+
+    entry_id: int
+
+    class Meta:
+        table = "so_credit_objection"
+        indexes = [Index(fields=["status"])]
 
 
 class SpotCheckPlan(Model):

@@ -5,8 +5,10 @@ scalar summary lands in ProcessInstance.data. This module reads those summaries 
 up to date. It is idempotent (credit listings and revocation cases are unique per cause), so it can run after
 every page action, in every scheduler sweep, and again after a restart.
 
-Why not inside the engine transaction: the engine has no post-persist hook for domain packages and service
-tasks run synchronously inside the engine step, so they cannot write through the async ORM.
+Where it runs: inside each engine step, as a StepListener (workflows.social_org.listeners), so the rows
+commit or roll back with the step; and in the scheduler sweep (Projector) as an idempotent catch-up after a
+restart or for instances changed before the listener was installed. Pages may also project the instances
+they show (project_ids), which is a no-op when the listener already did it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.models import ProcessInstance
+from workflows.common.findings import reschedule
 from workflows.social_org.credit import list_abnormal
 from workflows.social_org.models import AnnualInspection, RevocationCase, SpotCheckTarget
 from workflows.social_org.register import local_date, parse_date
+from workflows.social_org.spot_check import SUBJECT_TYPE
 
 AI_PROCESS = "social_org_annual_inspection"
 SC_PROCESS = "social_org_spot_check"
@@ -96,6 +100,8 @@ async def project_spot_check(instance: ProcessInstance, row: SpotCheckTarget, to
         changes["published"] = True
     if changes:
         await SpotCheckTarget.filter(id=row.id).update(**changes)
+    if changes.get("rectify_deadline"):  # 责令改正: the decision's deadline is the findings' due date
+        await reschedule(SUBJECT_TYPE, str(row.id), changes["rectify_deadline"])
     if data.get("rectify_failed"):
         await list_abnormal(row.organization_id, "抽查责令改正,逾期未改正", f"spot_check:{row.id}", today)
 

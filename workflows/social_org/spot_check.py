@@ -23,8 +23,10 @@ from engine.models import OrgUnit
 from engine.runtime import Engine
 from workflows.common.checklist import ChecklistError, Finding, evaluate
 from workflows.common.draw import TargetDraw, draw_inspectors, draw_targets, new_seed, population_hash
+from workflows.common.findings import open_findings
 from workflows.common.models import ChecklistRecord, ChecklistTemplate, DrawRecord
 from workflows.social_org.models import Inspector, InspectorConflict, SocialOrganization, SpotCheckPlan, SpotCheckTarget
+from workflows.social_org.register import local_date
 
 PROCESS_KEY = "social_org_spot_check"
 TARGET_PURPOSE = "social_org_spot_check"
@@ -36,6 +38,7 @@ DEFAULT_RATIOS = {("random", "city"): 0.04, ("random", "county"): 0.03, ("joint"
                   ("joint", "county"): 0.06}
 
 CHECKLIST_CODE = "social_org_spot_check"
+SUBJECT_TYPE = "social_org_spot_check_target"  # ChecklistRecord / FindingRecord subject_type
 CHECKLIST_V1: dict[str, Any] = {
     "code": CHECKLIST_CODE, "version": 1, "title": "社会组织抽查检查表",
     "parameters": {"admin_cost_ratio_max": 10},
@@ -215,17 +218,22 @@ def parse_answers(template: Mapping[str, Any], form: Mapping[str, str]) -> tuple
 
 async def record_checklist(engine: Engine, target: SpotCheckTarget, task_id: str, answers: Mapping[str, Any],
                            actor: str) -> tuple[ChecklistRecord, list[Finding]]:
-    """Evaluate, store the ChecklistRecord and complete the checklist task in one transaction."""
+    """Evaluate, store the ChecklistRecord and its findings (each with a corrective action, the organization as
+    owner and a due date) and complete the checklist task, in one transaction."""
     template = await checklist_template()
     try:
         findings = evaluate(template.body, answers)
     except ChecklistError as exc:
         raise SpotCheckError(str(exc)) from exc
+    org = await SocialOrganization.get(id=target.organization_id)
+    now = engine.clock.now()
     async with in_transaction() as conn:
         record = await ChecklistRecord.create(
-            template_id=template.id, subject_type="social_org_spot_check_target", subject_id=str(target.id),
+            template_id=template.id, subject_type=SUBJECT_TYPE, subject_id=str(target.id),
             instance_id=target.instance_id, inspector=actor, answers=dict(answers),
             findings=[f.as_dict() for f in findings], passed=not findings, using_db=conn)
+        await open_findings(conn, record, findings, template.body, scope_path=target.authority_path,
+                            owner=org.name, check_day=local_date(now), now=now, subject_name=org.name)
         await engine.complete_task(task_id, {"checklist_record_id": record.id, "findings_count": len(findings),
                                              "checklist_passed": not findings}, actor=actor)
     return record, findings

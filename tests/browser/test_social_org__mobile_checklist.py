@@ -1,0 +1,167 @@
+"""An inspector on site with a phone (390×844, touch): opens the assigned spot check from the inbox, gets the
+Chinese errors for an incomplete checklist, completes it with one 不符合 item and a value over its limit, and sees
+the findings with corrective actions and due dates. The page must fit the phone: no horizontal scrolling.
+
+Screenshots: /tmp/civicflow-shots/so_mobile_*.png. The data (diagrams, users, organizations, a drawn plan with its
+notice served) is seeded by a subprocess on the live server's SQLite file: one Tortoise per process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = {"width": 390, "height": 844}
+
+
+def _seed(password_hash: str) -> int:
+    db = os.environ["CIVICFLOW_LIVE_DB"]
+    code = ("import asyncio, sys\nfrom tests.social_org_helpers import seed_live_spot_check\n"
+            "print(asyncio.run(seed_live_spot_check(sys.argv[1], sys.argv[2])))")
+    done = subprocess.run([sys.executable, "-c", code, f"sqlite://{db}", password_hash], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: str) -> Any:
+    context = browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    context.set_default_timeout(5000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    yield pg
+    context.close()
+
+
+def _fits(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px phone"
+
+
+def test_inspector_completes_the_checklist_on_a_phone(phone: Any, password_hash: str) -> None:
+    target_id = _seed(password_hash)
+    page = phone
+    page.goto("/login")
+    page.get_by_label("用户名").fill("insp_dp")
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/inbox")
+    screenshot(page, "so_mobile_inbox")
+    _fits(page)  # wide tables scroll inside themselves
+
+    link = page.get_by_role("link", name=re.compile("填写检查表 · CC2026-"))
+    expect(link).to_have_count(1)
+    page.goto(link.get_attribute("href"))  # the inbox re-renders itself (htmx), a click may hit a stale row
+    page.get_by_role("link", name="前往办理页面").click()
+    page.wait_for_url(f"**/social-org/spot-checks/targets/{target_id}/checklist")
+    expect(page.get_by_role("heading", name="社会组织抽查检查表")).to_be_visible()
+    expect(page.locator(".checklist")).to_contain_text("眉东民社检〔2026〕7号")
+    screenshot(page, "so_mobile_checklist")
+    _fits(page)
+
+    # incomplete: the 财务 item is 不符合 without saying what is wrong, the others are left open
+    page.locator("#item-annual_report").get_by_label("符合", exact=True).check()
+    page.locator("#item-finance").get_by_label("不符合").check()
+    page.get_by_role("button", name="提交检查表").click()
+    page.wait_for_load_state()
+    expect(page.locator(".error-summary")).to_contain_text("请修正标出的 4 处问题")
+    expect(page.locator("#item-finance .field-error")).to_have_text("不符合时请填写具体问题")
+    expect(page.locator("#item-disclosure .field-error")).to_have_text("请选择 符合 或 不符合")
+    expect(page.locator("#item-annual_report").get_by_label("符合", exact=True)).to_be_checked()  # nothing lost
+    screenshot(page, "so_mobile_checklist_errors")
+    _fits(page)
+
+    for code in ("disclosure", "governance", "activities"):
+        page.locator(f"#item-{code}").get_by_label("符合", exact=True).tap()
+    page.locator("#item-finance textarea").fill("现金收入 3 笔未入账")
+    page.locator("#item-admin_cost_ratio input").fill("12.5")  # over the 10% limit
+    page.locator("#item-remarks textarea").fill("实地查看了账簿和会议记录")
+    page.get_by_role("button", name="提交检查表").tap()
+    page.wait_for_url(f"**/social-org/spot-checks/targets/{target_id}/checklist")
+    expect(page.locator(".flash-success")).to_contain_text("检查表已提交,发现问题 2 项")
+    result = page.locator("#checklist-result")
+    expect(result).to_contain_text("现金收入 3 笔未入账")
+    expect(result).to_contain_text("不在规定范围内")
+    expect(result.locator(".finding-items li")).to_have_count(2)
+    expect(result).to_contain_text("整改措施")
+    expect(result).to_contain_text("待整改")
+    screenshot(page, "so_mobile_checklist_done")
+    _fits(page)
+    # only the deliberate 422 of the incomplete submission (and a favicon) may be logged: no script or CSP error
+    assert not [e for e in page.errors if not e.startswith("Failed to load resource")], page.errors
+
+
+def test_registrar_closes_findings_and_works_a_revocation_case(page: Any) -> None:
+    """Runs after the phone test (same live server): the findings it produced are closed by the authority."""
+    page.goto("/login")
+    page.get_by_label("用户名").fill("so_dp")
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/inbox")
+    page.goto("/social-org/findings")
+    cards = page.locator("section.finding")
+    expect(cards).to_have_count(2)
+    expect(cards.first).to_contain_text("整改期限")
+    screenshot(page, "so_findings_open")
+    first = cards.first
+    first.get_by_role("button", name="复查通过,关闭问题").click()  # the browser asks for the note first
+    expect(page.locator("section.finding")).to_have_count(2)
+    first.get_by_label("整改情况(关闭时必填)").fill("已补记 3 笔收入,复查账簿无误")
+    first.get_by_role("button", name="复查通过,关闭问题").click()
+    expect(page.locator(".flash-success")).to_contain_text("已关闭问题")
+    expect(page.locator("section.finding")).to_have_count(1)
+    page.goto("/social-org/findings?status=closed")
+    expect(page.locator("section.finding .closure")).to_contain_text("so_dp")
+    screenshot(page, "so_findings_closed")
+
+    page.goto("/social-org/revocations")
+    page.get_by_role("link", name="眉山市东坡区撤销登记测试研究会").click()
+    expect(page.get_by_role("heading", name=re.compile("撤销登记案件:"))).to_be_visible()
+    page.get_by_label("文号(告知书 / 决定书 / 公告)").fill("眉东民告〔2026〕9号")
+    page.get_by_label("说明").fill("告知拟撤销登记,告知陈述申辩和听证权利")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator(".flash-success")).to_contain_text("已办理:送达撤销登记告知书")
+    expect(page.locator("ol.stages li.current")).to_have_text("已告知")
+    screenshot(page, "so_revocation_case")
+    assert not [e for e in page.errors if not e.startswith("Failed to load resource")], page.errors
+
+
+def test_organization_files_an_objection_on_a_phone(phone: Any) -> None:
+    page = phone
+    page.goto("/public/social-org/credit")
+    row = page.locator("tr", has_text="眉山市东坡区信用异议测试协会")
+    row.get_by_role("link", name="提出异议").click()
+    expect(page.get_by_role("heading", name="对列入活动异常名录提出异议")).to_be_visible()
+    uscc = page.locator("code").first.inner_text()
+    page.get_by_label("统一社会信用代码").fill(uscc)
+    page.get_by_label("法定代表人姓名").fill("张三")
+    page.get_by_label("提出人").fill("李秘书")
+    page.get_by_label("联系电话").fill("13800002222")
+    page.get_by_label("异议理由").fill("我会已于 5 月 20 日邮寄报送年度报告,附邮局收寄证明。")
+    page.get_by_role("button", name="提交异议").click()
+    expect(page.locator(".error")).to_contain_text("与登记信息不一致")
+    expect(page.get_by_label("异议理由")).to_have_value("我会已于 5 月 20 日邮寄报送年度报告,附邮局收寄证明。")
+    page.get_by_label("法定代表人姓名").fill("王建国")
+    page.get_by_role("button", name="提交异议").click()
+    expect(page.locator(".flash-success")).to_contain_text("异议已提交")
+    expect(page.locator("table.list").first).to_contain_text("待处理")
+    expect(page.get_by_role("button", name="提交异议")).to_have_count(0)  # one pending objection at a time
+    screenshot(page, "so_mobile_objection")
+    _fits(page)

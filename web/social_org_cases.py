@@ -1,0 +1,249 @@
+"""社会组织 follow-up pages: checklist findings tracked to closure, 异议 against credit-list entries (filed on a
+public page by the organization, decided by the authority), and 撤销登记 cases.
+
+    GET  /social-org/findings?status=open|overdue|closed|all    findings in the actor's scope, overdue marked
+    POST /social-org/findings/{id}/close                        closure note + optional evidence file
+    GET  /social-org/objections                                 objections in scope
+    POST /social-org/objections/{id}/decide                     upheld (entry removed) / rejected
+    GET  /social-org/revocations/{id}, POST …/step              the case, its history and the next step
+    GET|POST /public/social-org/credit/{entry_id}/objection     no login: the organization files an objection
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from engine import authz, collab
+from engine.authz import Actor
+from engine.forms import FormValidationError
+from engine.models import ProcessInstance
+from web.auth import ctx_of, login_required
+from web.collab import message_zh, store_of
+from web.render import flash, page
+from web.security import csrf_ok
+from web.social_org import LABELS, MANAGE_ROLES, VIEW_ROLES, _int, _require, _today
+from workflows.common import findings as finding_rules
+from workflows.common.models import ChecklistRecord, FindingRecord
+from workflows.social_org import credit, revocation
+from workflows.social_org.models import (
+    OBJECTION_STATUSES,
+    REVOCATION_STAGES,
+    CreditListEntry,
+    CreditObjection,
+    RevocationCase,
+    RevocationEvent,
+)
+from workflows.social_org.register import parse_date
+
+FINDING_FILTERS = {"open": "待整改", "overdue": "已逾期", "closed": "已关闭", "all": "全部"}
+CLOSE_ROLES = MANAGE_ROLES | {"inspector"}
+CASE_LABELS = {"OBJECTION_STATUSES": OBJECTION_STATUSES, "REVOCATION_STAGES": REVOCATION_STAGES,
+               "FINDING_STATUSES": finding_rules.FINDING_STATUSES, "ACTIONS": revocation.ACTIONS}
+
+
+# -- findings -------------------------------------------------------------------------------------------------------
+
+@login_required
+async def finding_list(request: Request, actor: Actor) -> Response:
+    _require(actor, VIEW_ROLES)
+    status = request.query_params.get("status", "open")
+    status = status if status in FINDING_FILTERS else "open"
+    today = _today(request)
+    qs = finding_rules.in_scope(actor.org_path)
+    if status == "overdue":
+        qs = finding_rules.overdue(qs, today)
+    elif status in ("open", "closed"):
+        qs = qs.filter(status=status)
+    rows = await qs.order_by("status", "due_date", "id").limit(500)
+    counts = {"open": await finding_rules.in_scope(actor.org_path).filter(status="open").count(),
+              "overdue": await finding_rules.overdue(finding_rules.in_scope(actor.org_path), today).count()}
+    return page(request, "social_org_findings.html", {
+        "rows": rows, "status": status, "filters": FINDING_FILTERS, "counts": counts, "today": today,
+        "can_close": bool(actor.roles & CLOSE_ROLES), **CASE_LABELS})
+
+
+async def _visible_finding(actor: Actor, finding_id: int) -> FindingRecord:
+    row = await FindingRecord.get_or_none(id=finding_id)
+    if row is None or not authz.can_see_path(actor, row.scope_path):
+        raise HTTPException(404, "问题记录不存在或不在您的管理范围内。")
+    return row
+
+
+@login_required
+async def finding_close(request: Request, actor: Actor) -> Response:
+    _require(actor, CLOSE_ROLES)
+    row = await _visible_finding(actor, _int(request.path_params["finding_id"]))
+    form = await request.form()
+    note = str(form.get("note", ""))
+    back = str(form.get("back", "")) or "/social-org/findings"
+    if not back.startswith("/social-org/"):
+        back = "/social-org/findings"
+    if row.status != "open":
+        flash(request, "该问题已关闭。", "error")
+        return RedirectResponse(back, status_code=303)
+    if len(note.strip()) < 2:
+        flash(request, "关闭问题时请填写整改情况说明(整改措施、复查结论等)。", "error")
+        return RedirectResponse(back, status_code=303)
+    evidence_id = None
+    upload = form.get("evidence")
+    if isinstance(upload, UploadFile) and upload.filename:
+        store = store_of(request)
+        content = await upload.read(store.max_bytes + 1)
+        record = await ChecklistRecord.get(id=row.record_id)
+        instance = await ProcessInstance.get_or_none(id=record.instance_id) if record.instance_id else None
+        if instance is None:
+            flash(request, "该检查没有关联的办理流程,无法保存佐证材料。", "error")
+            return RedirectResponse(back, status_code=303)
+        try:
+            attachment, _ = await collab.add_attachment(store, instance=instance, task=None,
+                                                        filename=upload.filename, content=content,
+                                                        actor=actor.username, now=ctx_of(request).engine.clock.now())
+        except FormValidationError as exc:
+            flash(request, "佐证材料未保存:" + message_zh(exc.errors[0], store, len(content)), "error")
+            return RedirectResponse(back, status_code=303)
+        evidence_id = attachment.id
+    try:
+        await finding_rules.close_finding(row.id, actor=actor.username, note=note,
+                                          now=ctx_of(request).engine.clock.now(), evidence_attachment_id=evidence_id)
+    except finding_rules.FindingError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, f"已关闭问题:{row.label}")
+    return RedirectResponse(back, status_code=303)
+
+
+# -- objections -----------------------------------------------------------------------------------------------------
+
+async def _public_entry(request: Request) -> CreditListEntry:
+    entry = await CreditListEntry.get_or_none(id=_int(request.path_params["entry_id"])).prefetch_related(
+        "organization")
+    if entry is None:
+        raise HTTPException(404, "名录记录不存在。")
+    return entry
+
+
+async def public_objection(request: Request) -> Response:
+    """No login: an organization contests a listing. The form needs the session's CSRF token like every form."""
+    entry = await _public_entry(request)
+    values = {k: "" for k in ("uscc", "representative", "applicant", "contact", "reason")}
+    error = None
+    status = 200
+    if request.method == "POST":
+        form = await request.form()
+        if not csrf_ok(request, form):
+            raise HTTPException(403, "表单已过期,请刷新页面后重新提交。")
+        values = {k: str(form.get(k, ""))[:4000] for k in values}
+        try:
+            await credit.file_objection(entry.id, uscc=values["uscc"], representative=values["representative"],
+                                        applicant=values["applicant"], contact=values["contact"],
+                                        reason=values["reason"], day=_today(request))
+        except credit.CreditRuleError as exc:
+            error, status = str(exc), 422
+        else:
+            flash(request, "异议已提交,登记管理机关将核查并答复。")
+            return RedirectResponse(f"/public/social-org/credit/{entry.id}/objection", status_code=303)
+    objections = await CreditObjection.filter(entry_id=entry.id).order_by("-id")
+    history = await CreditListEntry.filter(organization_id=entry.organization_id).order_by("-entered_on", "-id")
+    return page(request, "social_org_public_objection.html", {
+        "entry": entry, "org": entry.organization, "values": values, "error": error, "objections": objections,
+        "history": history, **LABELS, **CASE_LABELS}, status_code=status)
+
+
+@login_required
+async def objection_list(request: Request, actor: Actor) -> Response:
+    _require(actor, VIEW_ROLES)
+    rows = await CreditObjection.filter(
+        entry__organization__authority_path__startswith=actor.org_path).prefetch_related(
+        "entry__organization").order_by("status", "-filed_on", "-id").limit(300)
+    return page(request, "social_org_objections.html", {
+        "rows": rows, "can_manage": bool(actor.roles & MANAGE_ROLES), **LABELS, **CASE_LABELS})
+
+
+@login_required
+async def objection_decide(request: Request, actor: Actor) -> Response:
+    _require(actor, MANAGE_ROLES)
+    row = await CreditObjection.get_or_none(id=_int(request.path_params["objection_id"])).prefetch_related(
+        "entry__organization")
+    if row is None or not authz.can_see_path(actor, row.entry.organization.authority_path):
+        raise HTTPException(404, "异议不存在或不在您的管理范围内。")
+    form = await request.form()
+    decision = str(form.get("decision", ""))
+    if decision not in ("upheld", "rejected"):
+        flash(request, "请选择处理结论:异议成立 或 异议不成立。", "error")
+        return RedirectResponse("/social-org/objections", status_code=303)
+    try:
+        await credit.decide_objection(row.id, upheld=decision == "upheld", note=str(form.get("note", "")),
+                                      actor=actor.username, day=_today(request))
+    except credit.CreditRuleError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, "已记录异议处理结论" + (",该记录已移出名录。" if decision == "upheld" else ",维持列入。"))
+    return RedirectResponse("/social-org/objections", status_code=303)
+
+
+# -- revocation cases -----------------------------------------------------------------------------------------------
+
+async def _visible_case(actor: Actor, case_id: int) -> RevocationCase:
+    case = await RevocationCase.get_or_none(id=case_id).prefetch_related("organization")
+    if case is None or not authz.can_see_path(actor, case.organization.authority_path):
+        raise HTTPException(404, "案件不存在或不在您的管理范围内。")
+    return case
+
+
+@login_required
+async def revocation_list(request: Request, actor: Actor) -> Response:
+    _require(actor, VIEW_ROLES)
+    rows = await RevocationCase.filter(organization__authority_path__startswith=actor.org_path).prefetch_related(
+        "organization").order_by("status", "-opened_on", "-id").limit(300)
+    return page(request, "social_org_revocations.html", {"rows": rows, **LABELS, **CASE_LABELS})
+
+
+@login_required
+async def revocation_detail(request: Request, actor: Actor) -> Response:
+    _require(actor, VIEW_ROLES)
+    case = await _visible_case(actor, _int(request.path_params["case_id"]))
+    error = None
+    values: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        _require(actor, MANAGE_ROLES)
+        form = await request.form()
+        values = {k: str(form.get(k, "")).strip()[:4000] for k in ("action", "on", "number", "note", "decision",
+                                                                    "hearing_on")}
+        on = parse_date(values["on"]) if values["on"] else None
+        hearing_on = parse_date(values["hearing_on"]) if values["hearing_on"] else None
+        if on is None:
+            error = "请填写有效的办理日期(如 2026-03-01)。"
+        elif values["hearing_on"] and hearing_on is None:
+            error = "听证日期格式不正确(如 2026-03-01)。"
+        else:
+            try:
+                await revocation.advance(case.id, revocation.Step(
+                    action=values["action"], on=on, note=values["note"], number=values["number"],
+                    decision=values["decision"], hearing_on=hearing_on), actor=actor.username, today=_today(request))
+            except revocation.RevocationError as exc:
+                error = str(exc)
+            else:
+                flash(request, f"已办理:{revocation.ACTIONS.get(values['action'], '')}")
+                return RedirectResponse(f"/social-org/revocations/{case.id}", status_code=303)
+        status = 422
+    events = await RevocationEvent.filter(case_id=case.id).order_by("on", "id")
+    return page(request, "social_org_revocation.html", {
+        "case": case, "events": events, "error": error, "values": values, "today": _today(request),
+        "next_actions": [a for a, stages in revocation.FROM_STAGES.items() if case.stage in stages],
+        "can_manage": bool(actor.roles & MANAGE_ROLES), **LABELS, **CASE_LABELS}, status_code=status)
+
+
+routes = [
+    Route("/social-org/findings", finding_list),
+    Route("/social-org/findings/{finding_id:int}/close", finding_close, methods=["POST"]),
+    Route("/social-org/objections", objection_list),
+    Route("/social-org/objections/{objection_id:int}/decide", objection_decide, methods=["POST"]),
+    Route("/social-org/revocations", revocation_list),
+    Route("/social-org/revocations/{case_id:int}", revocation_detail, methods=["GET", "POST"]),
+    Route("/public/social-org/credit/{entry_id:int}/objection", public_objection, methods=["GET", "POST"]),
+]

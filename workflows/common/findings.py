@@ -1,0 +1,97 @@
+"""Findings tracked to closure: every failed checklist item becomes a FindingRecord with a corrective action,
+an owner and a due date; it is closed with a recorded closure (who, when, what was done, optional evidence).
+
+    checklist evaluated ──▶ open_findings (one row per Finding, same transaction as the ChecklistRecord)
+    open ──(close_finding: note required, evidence attachment optional)──▶ closed
+    open and due_date < today ──▶ overdue (a query, not a state: it cannot go stale)
+
+Template data this module reads (all optional): item "corrective_action" (the default action text) and the
+parameter "rectify_days" (due date = check day + days, default DEFAULT_RECTIFY_DAYS). Shared by the
+social-organization spot checks and, later, the cemetery inspections: nothing here knows either domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.queryset import QuerySet
+
+from workflows.common.checklist import Finding
+from workflows.common.models import ChecklistRecord, FindingRecord
+
+DEFAULT_RECTIFY_DAYS = 30
+FINDING_STATUSES = {"open": "待整改", "closed": "已整改关闭"}
+
+
+class FindingError(ValueError):
+    """A closure the rules do not allow; the message is Chinese, for the page."""
+
+
+def rectify_days(template: Mapping[str, Any]) -> int:
+    raw = (template.get("parameters") or {}).get("rectify_days", DEFAULT_RECTIFY_DAYS)
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        return DEFAULT_RECTIFY_DAYS
+    return days if days > 0 else DEFAULT_RECTIFY_DAYS
+
+
+def corrective_action(template: Mapping[str, Any], finding: Finding) -> str:
+    item: Mapping[str, Any] = next((i for i in template.get("items") or [] if i.get("code") == finding.item), {})
+    action = str(item.get("corrective_action") or "").strip()
+    if not action:
+        action = f"针对「{finding.label}」存在的问题限期整改,并报送整改情况及佐证材料"
+    if finding.legal_basis:
+        action += f"(依据:{finding.legal_basis})"
+    return action[:1000]
+
+
+async def open_findings(conn: BaseDBAsyncClient, record: ChecklistRecord, findings: Iterable[Finding],
+                        template: Mapping[str, Any], *, scope_path: str, owner: str, check_day: date,
+                        now: datetime, subject_name: str = "") -> list[FindingRecord]:
+    """One open FindingRecord per finding, due `rectify_days` after the check; written on `conn`."""
+    due = check_day + timedelta(days=rectify_days(template))
+    rows = []
+    for f in findings:
+        rows.append(await FindingRecord.create(
+            record_id=record.id, subject_type=record.subject_type, subject_id=record.subject_id,
+            subject_name=subject_name[:200], scope_path=scope_path, item=f.item, label=f.label[:300],
+            message=f.message[:1000], legal_basis=f.legal_basis[:200], severity=f.severity, value=f.value,
+            corrective_action=corrective_action(template, f), owner=owner[:200], due_date=due, created_at=now,
+            using_db=conn))
+    return rows
+
+
+async def reschedule(subject_type: str, subject_id: str, due: date) -> int:
+    """Set the due date of a subject's open findings (e.g. the deadline of a 责令改正 decision)."""
+    return await FindingRecord.filter(subject_type=subject_type, subject_id=subject_id, status="open").exclude(
+        due_date=due).update(due_date=due)
+
+
+async def close_finding(finding_id: int, *, actor: str, note: str, now: datetime,
+                        evidence_attachment_id: int | None = None) -> FindingRecord:
+    """Close an open finding; who, when and what was done are recorded. Closing twice is refused."""
+    note = note.strip()
+    if len(note) < 2:
+        raise FindingError("请填写整改情况说明(整改措施、复查结论等)")
+    updated = await FindingRecord.filter(id=finding_id, status="open").update(
+        status="closed", closed_at=now, closed_by=actor, closure_note=note[:4000],
+        evidence_attachment_id=evidence_attachment_id)
+    if not updated:  # a conditional update: two people closing at once cannot both succeed
+        raise FindingError("该问题不存在或已关闭")
+    return await FindingRecord.get(id=finding_id)
+
+
+def in_scope(scope_path: str) -> QuerySet[FindingRecord]:
+    return FindingRecord.filter(scope_path__startswith=scope_path)
+
+
+def overdue(qs: QuerySet[FindingRecord], today: date) -> QuerySet[FindingRecord]:
+    return qs.filter(status="open", due_date__lt=today)
+
+
+def is_overdue(row: FindingRecord, today: date) -> bool:
+    return row.status == "open" and row.due_date < today
