@@ -330,7 +330,8 @@ async def download(request: Request, actor: Actor) -> Response:
 # -- notifications ----------------------------------------------------------------------------------------------
 
 KIND_LABELS = {"task.assigned": "分派", "task.reassigned": "改派", "task.delegated": "委托",
-               "task.returned": "交回", "task.escalated": "督办"}
+               "task.returned": "交回", "task.escalated": "督办", "task.due_soon": "即将到期",
+               "task.arrived": "新到待办"}
 
 
 async def _centre(request: Request, actor: Actor, *, block: str | None = None, email_error: str | None = None,
@@ -356,6 +357,7 @@ async def _centre(request: Request, actor: Actor, *, block: str | None = None, e
         "rows": rows, "unread_notifications": unread, "show": show, "page": page_no, "total": total,
         "pages": max(1, -(-total // NOTIFICATIONS_PAGE)), "kinds": KIND_LABELS,
         "email": me.email if me else "", "email_error": email_error,
+        "email_arrivals": me.email_arrivals if me else True,
         "smtp_enabled": ctx_of(request).mailer is not None,
     }, block=block, status_code=status)
 
@@ -400,8 +402,10 @@ async def set_email(request: Request, actor: Actor) -> Response:
     email = str(form.get("email", "")).strip()
     if email and (len(email) > 254 or not EMAIL.match(email)):
         return await _centre(request, actor, email_error="邮箱地址格式不正确。", status=422)
-    await User.filter(username=actor.username).update(email=email or None)
-    flash(request, f"邮件提醒将发送到 {email}。" if email else "已关闭邮件提醒。")
+    arrivals = form.get("email_arrivals") == "on"
+    await User.filter(username=actor.username).update(email=email or None, email_arrivals=arrivals)
+    flash(request, (f"邮件提醒将发送到 {email}" + ("。" if arrivals else "(新到待办仅站内提醒)。")) if email
+          else "已关闭邮件提醒。")
     return RedirectResponse("/notifications", status_code=303)
 
 
