@@ -4,6 +4,7 @@ sweep, whatever the number of tasks), with the e-mail opt-out for arrivals, thro
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -178,3 +179,19 @@ async def test_arrival_email_can_be_turned_off_in_the_notification_centre(
     r = await client.post("/notifications/email", data={"csrf_token": csrf, "email": "clerk@example.gov.cn",
                                                         "email_arrivals": "on"})
     assert (await User.get(username="th_clerk")).email_arrivals is True
+
+
+async def test_inbox_marks_near_due_and_overdue_rows(engine: Engine, client: Any) -> None:
+    clock_of(engine).set(shanghai(2, 9))  # Monday
+    _, soon = await start_review(engine, business_key="CR-soon")  # due Wednesday: within 3 days
+    _, later = await start_review(engine, business_key="CR-later")
+    _, late = await start_review(engine, business_key="CR-late")
+    await HumanTask.filter(id=later.id).update(due_at=shanghai(20, 9))
+    await HumanTask.filter(id=late.id).update(due_at=shanghai(2, 8))
+    await browser_login(client, "th_clerk")
+    html = (await client.get("/inbox")).text
+    row = re.compile(r'<tr class="([^"]*)">\s*<td><input[^>]*>\s*</td>\s*<td><a [^>]*>([^<]+)</a>')
+    rows = {m[1]: m[0] for m in row.findall(html)}
+    assert rows["乡镇审查 · CR-soon"].strip() == "due-soon" and rows["乡镇审查 · CR-later"] == ""
+    assert rows["乡镇审查 · CR-late"] == "overdue"
+    assert html.count('<span class="tag tag-warn">即将到期</span>') == 1 and html.count(">超期</span>") == 1
