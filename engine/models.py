@@ -161,6 +161,7 @@ class HumanTask(Model):
             Index(fields=["org_path", "state"]),
             Index(fields=["completed_by", "completed_at"]),
             Index(fields=["due_at"]),
+            Index(fields=["announced_at"]),  # the arrival sweep looks for NULLs
         ]
 
 

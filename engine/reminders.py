@@ -98,7 +98,7 @@ def arrival_text(titles: list[str]) -> tuple[str, str]:
     return f"新到待办 {len(titles)} 件", f"新进入您可办理的待办队列:{listed}{more}。"
 
 
-async def announce_arrivals(engine: Engine, *, limit: int = 5000) -> int:
+async def announce_arrivals(engine: Engine, *, limit: int = 2000) -> int:
     """Announce the tasks that reached a queue since the last sweep: one notice per user. Returns how many tasks
     were announced. Tasks claimed, reassigned or closed before the sweep are flagged without a notice (whoever
     received them was told by that operation)."""

@@ -1,6 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('engine', '0002_collaboration')]
@@ -17,6 +18,10 @@ class Migration(migrations.Migration):
             model_name='HumanTask',
             name='reminded_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddIndex(
+            model_name='HumanTask',
+            index=Index(fields=['announced_at']),
         ),
         ops.AddField(
             model_name='User',
