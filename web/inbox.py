@@ -285,4 +285,5 @@ routes = [
     Route("/inbox/filters/{filter_id:int}/delete", delete_filter, methods=["POST"]),
     Route("/inbox/bulk", bulk, methods=["POST"]),
     Route("/inbox/bulk/{job_id:int}", jobs.job_page),
+    Route("/inbox/bulk/{job_id:int}/resume", jobs.resume, methods=["POST"]),
 ]

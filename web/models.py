@@ -40,6 +40,7 @@ class BulkJob(Model):
     status = fields.CharField(max_length=16, default="pending")  # pending / running / done / failed
     error = fields.TextField(null=True)
     created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(null=True)  # heartbeat: set per chunk; a running job long silent was cut off
     finished_at = fields.DatetimeField(null=True)
 
     class Meta:

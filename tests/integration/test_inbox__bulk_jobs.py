@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from engine.authz import actor_for
+from engine.clock import FakeClock
 from engine.models import HumanTask, User
 from engine.runtime import Engine
 from tests.collab_helpers import TOWNSHIP, add_user, start_review
@@ -128,3 +129,41 @@ async def test_a_forged_task_id_is_one_failed_item_not_a_server_error(engine: En
     assert r.status_code == 200
     assert "事项不存在或不在您的范围内" in r.text and "成功 1 项,失败 1 项" in r.text
     assert (await HumanTask.get(id=task.id)).assignee == "th_clerk"
+
+
+async def test_a_job_cut_off_by_a_restart_can_be_resumed_once_without_redoing_items(engine: Engine,
+                                                                                    client: Any) -> None:
+    from datetime import timedelta
+
+    tasks = [(await start_review(engine, business_key=f"CR-{n}"))[1] for n in range(5)]
+    actor = await actor_for(await User.get(username="th_clerk"))
+    job = await inbox_jobs.create_job(actor, "claim", [str(t.id) for t in tasks], now=engine.clock.now())
+    for task in tasks[:2]:  # the part done before the process died
+        await engine.claim(task.id, actor="th_clerk")
+    await BulkJob.filter(id=job.id).update(status="running", processed=2, succeeded=2, results=[
+        {"task_id": str(t.id), "title": t.title, "ok": True, "message": "已签收"} for t in tasks[:2]])
+    csrf = await browser_login(client, "th_clerk")
+
+    # Recently active: still shown as running; a resume request does not start a second runner.
+    page = (await client.get(f"/inbox/bulk/{job.id}")).text
+    assert "正在处理" in page and "继续处理" not in page
+    assert (await client.post(f"/inbox/bulk/{job.id}/resume", data={"csrf_token": csrf})).status_code == 303
+    await asyncio.sleep(0.2)
+    assert (await BulkJob.get(id=job.id)).processed == 2
+
+    assert isinstance(engine.clock, FakeClock)
+    engine.clock.advance(timedelta(minutes=3))  # no progress for 3 minutes: cut off
+    page = (await client.get(f"/inbox/bulk/{job.id}")).text
+    assert "处理已中断" in page and "继续处理其余 3 项" in page and 'hx-get="/inbox/bulk/' not in page
+    r = await client.post(f"/inbox/bulk/{job.id}/resume", data={"csrf_token": csrf})
+    assert r.status_code == 303
+    done = await wait_done(job.id)
+    assert (done.status, done.processed, done.succeeded) == ("done", 5, 5)
+    assert [r["task_id"] for r in done.results] == [str(t.id) for t in tasks]  # the first two not redone
+    assert await HumanTask.filter(assignee="th_clerk").count() == 5
+    assert (await client.post(f"/inbox/bulk/{job.id}/resume", data={"csrf_token": csrf})).status_code == 303
+    assert (await BulkJob.get(id=job.id)).processed == 5
+    # Not the owner: the job does not exist for them; without a CSRF token: refused.
+    assert (await client.post(f"/inbox/bulk/{job.id}/resume", data={})).status_code == 403
+    csrf = await browser_login(client, "th_reviewer")
+    assert (await client.post(f"/inbox/bulk/{job.id}/resume", data={"csrf_token": csrf})).status_code == 404

@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
                 ('status', fields.CharField(default='pending', max_length=16)),
                 ('error', fields.TextField(null=True, unique=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'bulk_job', 'app': 'webui', 'indexes': [Index(fields=['owner', 'created_at'])], 'pk_attr': 'id'},
