@@ -25,7 +25,7 @@ from engine.runtime import Engine, ProcessScriptError, parse_uuid
 from web import inbox_jobs as jobs
 from web.auth import ctx_of, login_required
 from web.forms import coerce_form, error_message_zh, render_form
-from web.models import SavedFilter
+from web.models import BulkJob, SavedFilter
 from web.render import flash, page
 
 PAGE_SIZE = 20
@@ -105,7 +105,10 @@ async def inbox(request: Request, actor: Actor) -> Response:
     filters = await visible_filters(actor)
     filter_counts = {f.id: await task_query(actor, clean_params(f.params), now).count() for f in filters}
     scope_orgs = await authz.visible_org_units(actor).filter(level__in=["county", "township"]).order_by("path")
+    active_jobs = await BulkJob.filter(owner=actor.username, status__in=["pending", "running"]).order_by(
+        "-id").limit(3)
     return page(request, "inbox.html", {
+        "active_jobs": active_jobs, "job_labels": jobs.ACTION_LABELS,
         "tasks": tasks, "total": total, "page": page_no, "pages": pages, "view": params["view"], "views": VIEWS,
         "counts": counts, "processes": await process_names(), "params": params, "now": now,
         "soon": now + timedelta(days=3), "org_names": org_names, "filters": filters,

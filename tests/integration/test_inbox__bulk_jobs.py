@@ -144,6 +144,8 @@ async def test_a_job_cut_off_by_a_restart_can_be_resumed_once_without_redoing_it
         {"task_id": str(t.id), "title": t.title, "ok": True, "message": "已签收"} for t in tasks[:2]])
     csrf = await browser_login(client, "th_clerk")
 
+    # The inbox points to the unfinished job.
+    assert f'<a href="/inbox/bulk/{job.id}">批量签收 2 / 5 项</a>' in (await client.get("/inbox")).text
     # Recently active: still shown as running; a resume request does not start a second runner.
     page = (await client.get(f"/inbox/bulk/{job.id}")).text
     assert "正在处理" in page and "继续处理" not in page
@@ -163,6 +165,7 @@ async def test_a_job_cut_off_by_a_restart_can_be_resumed_once_without_redoing_it
     assert await HumanTask.filter(assignee="th_clerk").count() == 5
     assert (await client.post(f"/inbox/bulk/{job.id}/resume", data={"csrf_token": csrf})).status_code == 303
     assert (await BulkJob.get(id=job.id)).processed == 5
+    assert "后台批量操作" not in (await client.get("/inbox")).text  # finished: no longer pointed to
     # Not the owner: the job does not exist for them; without a CSRF token: refused.
     assert (await client.post(f"/inbox/bulk/{job.id}/resume", data={})).status_code == 403
     csrf = await browser_login(client, "th_reviewer")
