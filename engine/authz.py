@@ -29,6 +29,8 @@ SUPERVISOR_ROLES = frozenset({"admin", "city_manager", "county_reviewer"})
 OPEN_STATES = ("READY", "CLAIMED")
 # Escalation of an overdue task goes to this role in the parent org unit of the task's unit, by the unit's level.
 ESCALATION_ROLE = {"village": "township_reviewer", "township": "county_reviewer", "county": "city_manager"}
+# The city level has no parent: its overdue tasks go to this role in the city unit itself.
+TOP_ESCALATION_ROLE = "city_manager"
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class User(Model):
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     email = fields.CharField(max_length=254, null=True)  # optional: notifications are also e-mailed when SMTP is set
+    email_arrivals = fields.BooleanField(default=True)  # also e-mail the batched new-tasks-in-your-queue notice
 
     org_unit_id: str
 
@@ -147,6 +148,8 @@ class HumanTask(Model):
     completed_at = fields.DatetimeField(null=True)
     completed_by = fields.CharField(max_length=64, null=True)
     escalated_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)  # near-due reminder sent (engine.reminders), once
+    announced_at = fields.DatetimeField(null=True)  # queue arrival announced to the users who can act, once
 
     instance_id: str
 
@@ -158,6 +161,7 @@ class HumanTask(Model):
             Index(fields=["org_path", "state"]),
             Index(fields=["completed_by", "completed_at"]),
             Index(fields=["due_at"]),
+            Index(fields=["announced_at"]),  # the arrival sweep looks for NULLs
         ]
 
 

@@ -457,8 +457,9 @@ class Engine:
 
     async def escalate_overdue(self, *, limit: int = 200) -> int:
         """督办: flag open tasks past their due date (escalated_at) and notify the supervisor role one level up
-        (`authz.ESCALATION_ROLE`) — once per task, whatever the number of sweeps or scheduler processes: rows are
-        taken FOR UPDATE SKIP LOCKED on PostgreSQL and flagged with a conditional update. Returns how many."""
+        (`authz.ESCALATION_ROLE`; at the city level, which has none above, the city's TOP_ESCALATION_ROLE) — once
+        per task, whatever the number of sweeps or scheduler processes: rows are taken FOR UPDATE SKIP LOCKED on
+        PostgreSQL and flagged with a conditional update. Returns how many."""
         now = self.clock.now()
         events: list[PendingEvent] = []
         notes: list[Notification] = []
@@ -475,6 +476,8 @@ class Engine:
                 unit = units.get(row.org_unit)
                 role = authz.ESCALATION_ROLE.get(unit.level) if unit is not None else None
                 parent = unit.parent_id if unit is not None else None  # type: ignore[attr-defined]
+                if unit is not None and parent is None and unit.level == "city":  # no level above
+                    role, parent = authz.TOP_ESCALATION_ROLE, unit.code
                 recipients: list[str] = []
                 if role and parent:
                     users = await User.filter(org_unit_id=parent, is_active=True).order_by("username").using_db(conn)

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from engine import reminders
 from engine.calendar import load_calendar
 from engine.collab import AttachmentStore
 from engine.config import PROJECT_ROOT, Settings
@@ -61,6 +62,8 @@ async def scheduler_loop(engine: Engine, interval: float,
                 pass
             while not stop.is_set() and await engine.escalate_overdue() > 0:
                 pass
+            if not stop.is_set():
+                await reminders.sweep(engine)  # near-due reminders; one queue-arrival notice per user
         except Exception:  # noqa: BLE001 - a scheduler must survive a bad sweep
             log.exception("timer sweep failed")
         with contextlib.suppress(TimeoutError):

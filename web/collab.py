@@ -6,6 +6,8 @@
     GET  /notifications                        notification centre (POST …/{id}/read, /read-all, /email)
     GET  /notifications/badge                  the top bar's unread badge: a fragment for htmx, else the full page
     POST /api/v1/tasks/{id}/attachments, GET /api/v1/attachments/{id}   (`api_routes`, bearer token)
+    POST /api/v1/tasks/{id}/reassign | delegate | resolve, GET|POST /api/v1/tasks/{id}/comments and
+         /api/v1/instances/{id}/comments                                 (same rules and errors as the pages)
 
 Who may do what is `engine.authz`; the state changes are `Engine` methods and `engine.collab`. Errors are shown
 in Chinese on the page they came from (422; 409 when the task changed meanwhile), nothing is stored.
@@ -30,7 +32,7 @@ from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError
 from engine.models import Attachment, Comment, HumanTask, Notification, OrgUnit, ProcessInstance, User
 from engine.runtime import ANY, parse_uuid
-from web.api import ApiError, endpoint, methods
+from web.api import ApiError, _path_uuid, _scoped_task, endpoint, json_body, methods, task_json
 from web.auth import ctx_of, login_required
 from web.render import flash, is_htmx, page
 
@@ -328,7 +330,8 @@ async def download(request: Request, actor: Actor) -> Response:
 # -- notifications ----------------------------------------------------------------------------------------------
 
 KIND_LABELS = {"task.assigned": "分派", "task.reassigned": "改派", "task.delegated": "委托",
-               "task.returned": "交回", "task.escalated": "督办"}
+               "task.returned": "交回", "task.escalated": "督办", "task.due_soon": "即将到期",
+               "task.arrived": "新到待办"}
 
 
 async def _centre(request: Request, actor: Actor, *, block: str | None = None, email_error: str | None = None,
@@ -354,6 +357,7 @@ async def _centre(request: Request, actor: Actor, *, block: str | None = None, e
         "rows": rows, "unread_notifications": unread, "show": show, "page": page_no, "total": total,
         "pages": max(1, -(-total // NOTIFICATIONS_PAGE)), "kinds": KIND_LABELS,
         "email": me.email if me else "", "email_error": email_error,
+        "email_arrivals": me.email_arrivals if me else True,
         "smtp_enabled": ctx_of(request).mailer is not None,
     }, block=block, status_code=status)
 
@@ -398,8 +402,10 @@ async def set_email(request: Request, actor: Actor) -> Response:
     email = str(form.get("email", "")).strip()
     if email and (len(email) > 254 or not EMAIL.match(email)):
         return await _centre(request, actor, email_error="邮箱地址格式不正确。", status=422)
-    await User.filter(username=actor.username).update(email=email or None)
-    flash(request, f"邮件提醒将发送到 {email}。" if email else "已关闭邮件提醒。")
+    arrivals = form.get("email_arrivals") == "on"
+    await User.filter(username=actor.username).update(email=email or None, email_arrivals=arrivals)
+    flash(request, (f"邮件提醒将发送到 {email}" + ("。" if arrivals else "(新到待办仅站内提醒)。")) if email
+          else "已关闭邮件提醒。")
     return RedirectResponse("/notifications", status_code=303)
 
 
@@ -460,7 +466,92 @@ async def api_download(request: Request, actor: Actor) -> Response:
     return file_response(store_of(request), row)
 
 
+def comment_json(row: Comment) -> dict[str, Any]:
+    return {"id": row.id, "instance_id": str(row.instance_id), "task_id": str(row.task_id) if row.task_id else None,
+            "author": row.author, "kind": row.kind, "body": row.body, "created_at": row.created_at.isoformat()}
+
+
+def _str_field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    """A string member of the JSON body (None when optional and absent); anything else is a precise 422."""
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(422, "validation_failed", f"{name} must be a string", [
+            {"field": name, "code": "required" if value is None else "type", "message": f"{name} must be a string"}])
+    return value
+
+
+async def api_reassign(request: Request, actor: Actor) -> Response:
+    task = await _scoped_task(request, actor)
+    body = await json_body(request)
+    to = _str_field(body, "to") or ""
+    expected = _str_field(body, "expected_assignee", required=False) if "expected_assignee" in body else ANY
+    if not authz.can_reassign(actor, task):
+        raise ApiError(403, "forbidden", "only a supervisor in scope or the current assignee (not while delegated) "
+                                         "can reassign this task")
+    row = await ctx_of(request).engine.reassign(task.id, actor=actor.username, to=to.strip(),
+                                                expected_assignee=expected)
+    return JSONResponse(task_json(row))
+
+
+async def api_delegate(request: Request, actor: Actor) -> Response:
+    task = await _scoped_task(request, actor)
+    body = await json_body(request)
+    to = _str_field(body, "to") or ""
+    if not authz.can_delegate(actor, task):
+        raise ApiError(403, "forbidden", "only a user who can complete this task can delegate it")
+    return JSONResponse(task_json(await ctx_of(request).engine.delegate(task.id, actor=actor.username, to=to.strip())))
+
+
+async def api_resolve(request: Request, actor: Actor) -> Response:
+    task = await _scoped_task(request, actor)
+    body = await json_body(request)
+    opinion = _str_field(body, "opinion")
+    if not authz.can_resolve(actor, task):
+        raise ApiError(403, "forbidden", "this task is not delegated to you")
+    return JSONResponse(task_json(await ctx_of(request).engine.resolve_delegation(task.id, actor=actor.username,
+                                                                                  opinion=opinion)))
+
+
+async def api_task_comments(request: Request, actor: Actor) -> Response:
+    task = await _scoped_task(request, actor)
+    if request.method == "GET":
+        rows = await Comment.filter(task_id=task.id).order_by("created_at", "id")
+        return JSONResponse({"items": [comment_json(c) for c in rows]})
+    body = await json_body(request)
+    text = _str_field(body, "body")
+    if not authz.can_comment(actor, task):
+        raise ApiError(403, "forbidden", "task is outside your scope")
+    instance = await ProcessInstance.get(id=task.instance_id)
+    row = await collab.add_comment(instance=instance, task=task, author=actor.username, body=text,
+                                   now=ctx_of(request).engine.clock.now())
+    return JSONResponse(comment_json(row), status_code=201)
+
+
+async def api_instance_comments(request: Request, actor: Actor) -> Response:
+    key = _path_uuid(request, "instance_id", "instance")
+    instance = await ProcessInstance.get_or_none(id=key)
+    if instance is None:
+        raise ApiError(404, "not_found", f"instance {request.path_params['instance_id']} does not exist")
+    if not authz.can_see_path(actor, instance.org_path):
+        raise ApiError(403, "forbidden", "instance is outside your scope")
+    if request.method == "GET":
+        rows = await Comment.filter(instance_id=instance.id).order_by("created_at", "id")
+        return JSONResponse({"items": [comment_json(c) for c in rows]})
+    body = await json_body(request)
+    row = await collab.add_comment(instance=instance, task=None, author=actor.username,
+                                   body=_str_field(body, "body"), now=ctx_of(request).engine.clock.now())
+    return JSONResponse(comment_json(row), status_code=201)
+
+
 api_routes = [
     Route("/tasks/{task_id}/attachments", methods(POST=endpoint(api_upload))),
     Route("/attachments/{attachment_id}", methods(GET=endpoint(api_download))),
+    Route("/tasks/{task_id}/reassign", methods(POST=endpoint(api_reassign))),
+    Route("/tasks/{task_id}/delegate", methods(POST=endpoint(api_delegate))),
+    Route("/tasks/{task_id}/resolve", methods(POST=endpoint(api_resolve))),
+    Route("/tasks/{task_id}/comments", methods(GET=endpoint(api_task_comments), POST=endpoint(api_task_comments))),
+    Route("/instances/{instance_id}/comments", methods(GET=endpoint(api_instance_comments),
+                                                       POST=endpoint(api_instance_comments))),
 ]

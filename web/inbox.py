@@ -21,10 +21,11 @@ from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FormValidationError
 from engine.models import HumanTask, OrgUnit, ProcessDefinition, ProcessInstance
-from engine.runtime import ProcessScriptError
+from engine.runtime import Engine, ProcessScriptError, parse_uuid
+from web import inbox_jobs as jobs
 from web.auth import ctx_of, login_required
 from web.forms import coerce_form, error_message_zh, render_form
-from web.models import SavedFilter
+from web.models import BulkJob, SavedFilter
 from web.render import flash, page
 
 PAGE_SIZE = 20
@@ -104,7 +105,10 @@ async def inbox(request: Request, actor: Actor) -> Response:
     filters = await visible_filters(actor)
     filter_counts = {f.id: await task_query(actor, clean_params(f.params), now).count() for f in filters}
     scope_orgs = await authz.visible_org_units(actor).filter(level__in=["county", "township"]).order_by("path")
+    active_jobs = await BulkJob.filter(owner=actor.username, status__in=["pending", "running"]).order_by(
+        "-id").limit(3)
     return page(request, "inbox.html", {
+        "active_jobs": active_jobs, "job_labels": jobs.ACTION_LABELS,
         "tasks": tasks, "total": total, "page": page_no, "pages": pages, "view": params["view"], "views": VIEWS,
         "counts": counts, "processes": await process_names(), "params": params, "now": now,
         "soon": now + timedelta(days=3), "org_names": org_names, "filters": filters,
@@ -170,19 +174,69 @@ class ItemResult:
 
 
 async def _bulk_tasks(actor: Actor, ids: list[str]) -> list[tuple[str, HumanTask | None]]:
-    found = {str(t.id): t for t in await authz.visible_tasks(actor).filter(id__in=ids)}
-    return [(i, found.get(i)) for i in ids]
+    keys = [k for k in (parse_uuid(i) for i in ids) if k is not None]  # a forged non-UUID id names no task
+    found = {str(t.id): t for t in await authz.visible_tasks(actor).filter(id__in=keys)} if keys else {}
+    return [(i, found.get(str(parse_uuid(i)))) for i in ids]
+
+
+async def run_item(engine: Engine, actor: Actor, action: str, task: HumanTask, *, to: str = "",
+                   data: dict[str, Any] | None = None, schema: dict[str, Any] | None = None) -> tuple[bool, str]:
+    """One item of a bulk action, checked against `engine.authz` as a single action would be: (ok, message)."""
+    try:
+        if action == "claim":
+            if not authz.can_claim(actor, task):
+                raise PermissionError("角色、单位不符或已被签收")
+            await engine.claim(task.id, actor=actor.username)
+            return True, "已签收"
+        if action == "reassign":
+            if not authz.can_reassign(actor, task):
+                raise PermissionError("您无权改派该事项")
+            try:
+                await engine.reassign(task.id, actor=actor.username, to=to, expected_assignee=task.assignee)
+            except FormValidationError as exc:
+                raise PermissionError(f"接收人 {to} 不能办理该事项(角色或单位不符)") from exc
+            return True, f"已改派给 {to}"
+        if action == "unclaim":
+            if task.assignee != actor.username:
+                raise PermissionError("不是您签收的事项")
+            await engine.unclaim(task.id, actor=actor.username)
+            return True, "已退回签收"
+        if not authz.can_act(actor, task):
+            raise PermissionError("您不能办理该事项")
+        await engine.complete_task(task.id, data or {}, actor=actor.username)
+        return True, "已办理"
+    except PermissionError as exc:
+        return False, str(exc)
+    except FormValidationError as exc:
+        reasons = ";".join(error_message_zh(e, schema or {}) for e in exc.errors)
+        return False, f"表单校验未通过:{reasons}"
+    except (ConflictError, InvalidTaskState, NotFound):
+        return False, "事项状态已变化(可能已被他人处理)"
+    except ProcessScriptError as exc:
+        return False, f"流程执行出错:{exc}"
+
+
+def _filter_params(form: Mapping[str, Any]) -> dict[str, str]:
+    """The inbox filter a "select all matching" bulk form carries (as filter_<key> fields)."""
+    return clean_params({k: form.get(f"filter_{k}", "") for k in FILTER_KEYS})
 
 
 @login_required
 async def bulk(request: Request, actor: Actor) -> Response:
-    """Claim / unclaim / complete many tasks; each item succeeds or fails on its own, with a reason."""
+    """Claim / unclaim / complete many tasks; each item succeeds or fails on its own, with a reason.
+    Ticked rows (at most MAX_BULK) run at once; "all matching the filter" runs as a background job in chunks."""
     form = await request.form()
-    ids = list(dict.fromkeys(str(i) for i in form.getlist("task_ids")))[:MAX_BULK]
-    action = str(form.get("action", ""))
+    all_matching = form.get("all_matching") == "1"
     engine = ctx_of(request).engine
+    if all_matching:
+        params = _filter_params(form)
+        ids = [str(i) for i in await task_query(actor, params, engine.clock.now()).order_by(
+            *SORTS[params["sort"]]).limit(jobs.MAX_JOB).values_list("id", flat=True)]
+    else:
+        ids = list(dict.fromkeys(str(i) for i in form.getlist("task_ids")))[:MAX_BULK]
+    action = str(form.get("action", ""))
     if not ids:
-        flash(request, "请先勾选事项。", "error")
+        flash(request, "没有符合筛选条件的事项。" if all_matching else "请先勾选事项。", "error")
         return RedirectResponse("/inbox", status_code=303)
     if action not in ("claim", "unclaim", "complete", "reassign"):
         raise HTTPException(400, "不支持的批量操作。")
@@ -203,50 +257,25 @@ async def bulk(request: Request, actor: Actor) -> Response:
         deployed = await engine.specs.get(instance.definition_id)
         schema = deployed.forms.get(first.form) if first.form else None
         if form.get("confirm") != "yes":  # first step: show the shared form once
-            return page(request, "inbox_bulk.html", {"items": items, "ids": ids, "task": first,
-                                                     "form_html": render_form(schema, None, []) if schema else None})
+            return page(request, "inbox_bulk.html", {
+                "items": items[:PAGE_SIZE] if all_matching else items, "ids": ids, "task": first,
+                "all_matching": all_matching, "filter": _filter_params(form) if all_matching else {},
+                "form_html": render_form(schema, None, []) if schema else None})
         raw = {k: form.getlist(k) for k in set(form.keys()) if k not in ("task_ids", "action", "confirm",
-                                                                           "csrf_token")}
+                                                                           "csrf_token", "all_matching")
+               and not k.startswith("filter_")}
         data = coerce_form(schema, raw) if schema else {}
+    if all_matching:
+        job = await jobs.create_job(actor, action, ids, now=engine.clock.now(), to=reassign_to or None, data=data)
+        jobs.start(engine, actor, job.id, schema)
+        return RedirectResponse(f"/inbox/bulk/{job.id}", status_code=303)
     results: list[ItemResult] = []
     for task_id, task in items:
         if task is None:
             results.append(ItemResult(None, task_id, False, "事项不存在或不在您的范围内"))
             continue
-        try:
-            if action == "claim":
-                if not authz.can_claim(actor, task):
-                    raise PermissionError("角色、单位不符或已被签收")
-                await engine.claim(task.id, actor=actor.username)
-                results.append(ItemResult(task, task_id, True, "已签收"))
-            elif action == "reassign":
-                if not authz.can_reassign(actor, task):
-                    raise PermissionError("您无权改派该事项")
-                try:
-                    await engine.reassign(task.id, actor=actor.username, to=reassign_to,
-                                          expected_assignee=task.assignee)
-                except FormValidationError as exc:
-                    raise PermissionError(f"接收人 {reassign_to} 不能办理该事项(角色或单位不符)") from exc
-                results.append(ItemResult(task, task_id, True, f"已改派给 {reassign_to}"))
-            elif action == "unclaim":
-                if task.assignee != actor.username:
-                    raise PermissionError("不是您签收的事项")
-                await engine.unclaim(task.id, actor=actor.username)
-                results.append(ItemResult(task, task_id, True, "已退回签收"))
-            else:
-                if not authz.can_act(actor, task):
-                    raise PermissionError("您不能办理该事项")
-                await engine.complete_task(task.id, data, actor=actor.username)
-                results.append(ItemResult(task, task_id, True, "已办理"))
-        except PermissionError as exc:
-            results.append(ItemResult(task, task_id, False, str(exc)))
-        except FormValidationError as exc:
-            reasons = ";".join(error_message_zh(e, schema or {}) for e in exc.errors)
-            results.append(ItemResult(task, task_id, False, f"表单校验未通过:{reasons}"))
-        except (ConflictError, InvalidTaskState, NotFound):
-            results.append(ItemResult(task, task_id, False, "事项状态已变化(可能已被他人处理)"))
-        except ProcessScriptError as exc:
-            results.append(ItemResult(task, task_id, False, f"流程执行出错:{exc}"))
+        ok, message = await run_item(engine, actor, action, task, to=reassign_to, data=data, schema=schema)
+        results.append(ItemResult(task, task_id, ok, message))
     done = sum(r.ok for r in results)
     return page(request, "inbox_bulk_result.html", {"results": results, "done": done, "action": action,
                                                     "failed": len(results) - done})
@@ -258,4 +287,6 @@ routes = [
     Route("/inbox/filters", save_filter, methods=["POST"]),
     Route("/inbox/filters/{filter_id:int}/delete", delete_filter, methods=["POST"]),
     Route("/inbox/bulk", bulk, methods=["POST"]),
+    Route("/inbox/bulk/{job_id:int}", jobs.job_page),
+    Route("/inbox/bulk/{job_id:int}/resume", jobs.resume, methods=["POST"]),
 ]

@@ -63,9 +63,12 @@ class Mailer:
     async def deliver(self, notes: Sequence[Notification]) -> None:
         """Engine notification sink: queue one e-mail per notification whose recipient has an address."""
         usernames = sorted({n.recipient for n in notes})
-        rows = await User.filter(username__in=usernames, is_active=True).values_list("username", "email")
-        addresses = {str(u): str(e) for u, e in rows if e}
-        messages = [self.message(n, addresses[n.recipient]) for n in notes if n.recipient in addresses]
+        rows = await User.filter(username__in=usernames, is_active=True).values_list("username", "email",
+                                                                                     "email_arrivals")
+        addresses = {str(u): str(e) for u, e, _ in rows if e}
+        no_arrivals = {str(u) for u, _, wants in rows if not wants}  # turned off in 通知中心
+        messages = [self.message(n, addresses[n.recipient]) for n in notes if n.recipient in addresses
+                    and not (n.kind == "task.arrived" and n.recipient in no_arrivals)]
         if not messages:
             return
         task = asyncio.create_task(self._send(messages))

@@ -36,6 +36,7 @@ def _op(summary: str, ok: dict[str, Any], *codes: int, body: dict[str, Any] | No
 _NULLABLE_STR = {"type": ["string", "null"]}
 _DT = {"type": ["string", "null"], "format": "date-time"}
 _TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 SCHEMAS: dict[str, Any] = {
     "Cemetery": {"type": "object", "required": ["id", "code", "name", "cemetery_type", "county_code", "status"],
@@ -81,6 +82,11 @@ SCHEMAS: dict[str, Any] = {
                                   "uploaded_by": {"type": "string"}, "created_at": {"type": "string",
                                                                                     "format": "date-time"},
                                   "download_url": {"type": "string"}}},
+    "Comment": {"type": "object", "required": ["id", "instance_id", "task_id", "author", "kind", "body", "created_at"],
+                "properties": {"id": {"type": "integer"}, "instance_id": {"type": "string"}, "task_id": _NULLABLE_STR,
+                               "author": {"type": "string"},
+                               "kind": {"type": "string", "enum": ["comment", "opinion", "resolution"]},
+                               "body": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}},
     "Instance": {"type": "object", "required": ["id", "process_key", "version", "business_key", "org_unit", "status",
                                                 "ready_tasks"],
                  "properties": {"id": {"type": "string", "format": "uuid"}, "process_key": {"type": "string"},
@@ -252,6 +258,51 @@ OPENAPI: dict[str, Any] = {
                 "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
                 "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CONTENT_TYPES}},
                 **_errors(401, 403, 404)}}},
+        "/tasks/{task_id}/reassign": {"post": _op(
+            "Reassign an open task to a user who can act on it (a supervisor in scope, or the assignee)",
+            {"200": _json(_ref("Task"), "Reassigned: CLAIMED by the new assignee, any delegation ended")},
+            400, 401, 403, 404, 409, 422, params=[_TASK_ID],
+            body={"type": "object", "required": ["to"], "properties": {
+                "to": {"type": "string", "maxLength": 64,
+                       "description": "username; 422 field to, code not_eligible (role or org unit does not match) "
+                                      "or unchanged"},
+                "expected_assignee": {"type": ["string", "null"],
+                                      "description": "the assignee you saw (null: unassigned); a different one "
+                                                     "now is 409"}}})},
+        "/tasks/{task_id}/delegate": {"post": _op(
+            "Delegate a task (委托) to a colleague in its org unit or below; it returns to you when resolved",
+            {"200": _json(_ref("Task"), "Delegated: owner is you, assignee the delegate")},
+            400, 401, 403, 404, 409, 422, params=[_TASK_ID],
+            body={"type": "object", "required": ["to"], "properties": {
+                "to": {"type": "string", "maxLength": 64,
+                       "description": "username; 422 field to, code not_eligible outside the task's scope"}}})},
+        "/tasks/{task_id}/resolve": {"post": _op(
+            "The delegate records an opinion and the task returns to its owner",
+            {"200": _json(_ref("Task"), "Returned to the owner")}, 400, 401, 403, 404, 409, 422,
+            params=[_TASK_ID],
+            body={"type": "object", "required": ["opinion"], "properties": {
+                "opinion": {"type": "string", "maxLength": 2000, "pattern": r"\S",
+                            "description": "non-blank; else 422 field opinion, code required"}}})},
+        "/tasks/{task_id}/comments": {
+            "get": _op("Comments on a task (审批意见, delegation resolutions, remarks), oldest first",
+                       {"200": _json({"type": "object", "required": ["items"],
+                                      "properties": {"items": {"type": "array", "items": _ref("Comment")}}},
+                                     "Comments")}, 401, 403, 404, params=[_TASK_ID]),
+            "post": _op("Comment on a task (audited)", {"201": _json(_ref("Comment"), "Added")},
+                        400, 401, 403, 404, 422, params=[_TASK_ID],
+                        body={"type": "object", "required": ["body"], "properties": {
+                            "body": {"type": "string", "maxLength": 2000, "pattern": r"\S",
+                                     "description": "non-blank; else 422 field body, code required"}}})},
+        "/instances/{instance_id}/comments": {
+            "get": _op("Comments on a case and all its tasks, oldest first",
+                       {"200": _json({"type": "object", "required": ["items"],
+                                      "properties": {"items": {"type": "array", "items": _ref("Comment")}}},
+                                     "Comments")}, 401, 403, 404, params=[_INSTANCE_ID]),
+            "post": _op("Comment on a case (audited)", {"201": _json(_ref("Comment"), "Added")},
+                        400, 401, 403, 404, 422, params=[_INSTANCE_ID],
+                        body={"type": "object", "required": ["body"], "properties": {
+                            "body": {"type": "string", "maxLength": 2000, "pattern": r"\S",
+                                     "description": "non-blank; else 422 field body, code required"}}})},
         "/dibao/delegations": {
             "get": _op("低保 delegation registry entries of the counties in your scope",
                        {"200": _json({"type": "object", "required": ["items"],

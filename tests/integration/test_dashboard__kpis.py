@@ -54,3 +54,15 @@ async def test_dashboard_is_for_supervisors_and_scoped(engine: Engine, client: A
     await browser_login(client, "rs_county")  # 仁寿县: 东坡区's case is outside its scope
     text = (await client.get("/dashboard?year=2026")).text
     assert "0 件,p90 — 工作日" in text
+
+
+async def test_every_dashboard_number_links_to_its_list(engine: Engine, client: Any) -> None:
+    import re
+
+    await browser_login(client, "city_mgr")
+    html = (await client.get("/dashboard?year=2026")).text
+    kpis = re.findall(r'<a class="kpi [^"]*" href="([^"]+)"', html)
+    assert kpis and all(h.startswith("/") for h in kpis)
+    assert html.count('<a href="/dibao/cases?view=closed">') == 2  # delegated and county-confirmed counts
+    assert html.count('<a href="/projects">') >= 4  # one per evaluation grade, and the library
+    assert 'href="/inbox?view=scope&due=overdue"' in html

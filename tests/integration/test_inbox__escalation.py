@@ -110,3 +110,22 @@ async def test_the_scheduler_sweep_escalates_and_the_inbox_shows_it(engine: Engi
     await browser_login(client, "dp_county")
     centre = (await client.get("/notifications")).text
     assert "超期督办:乡镇审查 · CR-1" in centre
+
+
+async def test_city_level_task_escalates_to_the_city_supervisors_of_the_city_itself(engine: Engine,
+                                                                                     client: Any) -> None:
+    # The city has no level above: its overdue task goes to the city's own city_manager users (active only),
+    # not to county reviewers and not to a city_manager of a county.
+    await add_user("city_mgr2", "市级管理二", "511400", ["city_manager", "township_clerk"])
+    await add_user("city_gone", "已停用市级", "511400", ["city_manager"], active=False)
+    await add_user("dp_citymgr", "区里的市级角色", "511402", ["city_manager"])
+    _, task = await start_review(engine, org_unit="511400", actor="city_mgr2")
+    assert task.org_unit == "511400"
+    clock_of(engine).set(task.due_at + timedelta(seconds=1))
+    assert await engine.escalate_overdue() == 1
+    assert await escalations() == [("city_mgr", "task.escalated"), ("city_mgr2", "task.escalated")]
+    event = await AuditEvent.get(action="task.escalated")
+    assert event.payload["role"] == "city_manager" and event.payload["org_unit"] == "511400"
+    clock_of(engine).advance(timedelta(days=5))
+    assert await engine.escalate_overdue() == 0
+    assert len(await escalations()) == 2
