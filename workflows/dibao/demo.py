@@ -22,7 +22,8 @@ def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
     income = household["income"]
     return {
         "Task_accept": {
-            "applicant_name": household["applicant"], "application_channel": "window",
+            "applicant_name": household["applicant"], "applicant_id_number": household["id_number"],
+            "application_channel": "window",
             "hukou_type": household["hukou"], "household_size": len(household["members"]),
             "members": household["members"], "declared_monthly_income": income,
             "single_person_application": False, "materials_complete": True,
@@ -47,14 +48,15 @@ def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 HOUSEHOLDS: list[dict[str, Any]] = [
-    {"key": "DB-DEMO-001", "applicant": "陈桂兰", "hukou": "rural", "income": 300.0,
+    {"key": "DB-DEMO-001", "applicant": "陈桂兰", "id_number": "511402196503120024", "hukou": "rural", "income": 300.0,
      "members": [{"name": "陈桂兰", "relation": "applicant"}, {"name": "刘小军", "relation": "child"}], "stop": 0},
-    {"key": "DB-DEMO-002", "applicant": "张德明", "hukou": "rural", "income": 420.0,
+    {"key": "DB-DEMO-002", "applicant": "张德明", "id_number": "511402195511200062", "hukou": "rural", "income": 420.0,
      "members": [{"name": "张德明", "relation": "applicant"}, {"name": "王淑芬", "relation": "spouse"},
                  {"name": "张磊", "relation": "child"}], "stop": 2},
-    {"key": "DB-DEMO-003", "applicant": "李春华", "hukou": "urban", "income": 500.0,
+    {"key": "DB-DEMO-003", "applicant": "李春华", "id_number": "511402198001010035", "hukou": "urban", "income": 500.0,
      "members": [{"name": "李春华", "relation": "applicant"}, {"name": "李想", "relation": "child"}], "stop": 5},
-    {"key": "DB-DEMO-004", "applicant": "周玉珍", "hukou": "rural", "income": 200.0, "relative": True,
+    {"key": "DB-DEMO-004", "applicant": "周玉珍", "id_number": "511402197208150049", "hukou": "rural", "income": 200.0,
+     "relative": True,
      "members": [{"name": "周玉珍", "relation": "applicant"}], "stop": 5},
 ]
 
