@@ -141,13 +141,14 @@ class Api:
         await self.sweep()
 
 
-@pytest.fixture
-async def api(engine: Engine, client: Any) -> Api:
+@pytest.fixture(name="api")
+async def api_fixture(engine: Engine, client: Any, web_app: Any) -> Api:
     from tests.conftest import TEST_PASSWORD
     from web.security import hash_password
 
     await seed_plan_standards()
     refresh = await install(engine)
+    web_app.state.ctx.refreshers = [refresh]  # what the lifespan does in production
     await deploy_dir(engine, BPMN_DIR, "dibao_approval.bpmn")
     await OrgUnit.create(code=VILLAGE, name="幸福社区", level="village", parent_id=TONGHUI,
                          path=f"/511400/511402/{TONGHUI}/{VILLAGE}/")
