@@ -118,6 +118,8 @@ def summary_rows(data: dict[str, Any], deployed: DeployedSpec) -> list[tuple[str
             continue
         if isinstance(value, bool):
             shown = "是" if value else "否"
+        elif key.endswith("id_number") and isinstance(value, str):  # 公民身份号码: masked, full only in the case file
+            shown = value[:6] + "*" * 8 + value[-4:] if len(value) == 18 else "*" * len(value)
         else:
             shown = deployed.enum_labels.get(key, {}).get(str(value), str(value))
         rows.append((deployed.field_titles.get(key, key), shown))

@@ -8,7 +8,7 @@ from typing import Any
 from engine.clock import FakeClock
 from engine.models import HumanTask
 from engine.runtime import Engine
-from workflows.dibao.models import Delegation
+from workflows.dibao.models import CountyMethod, Delegation
 from workflows.dibao.routing import PROCESS_KEY
 
 OPINION = "经审查,情况属实,同意。"
@@ -25,7 +25,8 @@ def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "applicant_name": household["applicant"], "applicant_id_number": household["id_number"],
             "application_channel": "window",
             "hukou_type": household["hukou"], "household_size": len(household["members"]),
-            "members": household["members"], "declared_monthly_income": income,
+            "members": [{**m, "id_number": household["id_number"]} if m["relation"] == "applicant" else m
+                        for m in household["members"]], "declared_monthly_income": income,
             "single_person_application": False, "materials_complete": True,
             "close_relative_of_staff": household.get("relative", False), "opinion": "材料齐全,予以受理。",
             **({"close_relative_note": RELATIVE_NOTE} if household.get("relative") else {}),
@@ -80,6 +81,9 @@ async def seed(engine: Engine, clock: FakeClock, org_unit: str = "511402001", ac
         await Delegation.create(county_code="511402", township_code="511402001", benefit_type="dibao",
                                 effective_from=date(2026, 1, 1), document_no="眉东民发〔2026〕3号(演示)",
                                 created_by="demo")
+    if not await CountyMethod.exists(county_code="511421"):  # 仁寿县 pays by bands; 东坡区 keeps the gap method
+        await CountyMethod.create(county_code="511421", method="banded", effective_from=date(2026, 1, 1),
+                                  document_no="仁民发〔2026〕1号(演示)", created_by="demo")
     started = []
     for household in HOUSEHOLDS:
         instance = await engine.start(PROCESS_KEY, org_unit=org_unit, actor=actor, business_key=household["key"])
