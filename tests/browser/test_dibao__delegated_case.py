@@ -204,5 +204,8 @@ def test_delegated_case_intake_to_township_approval(page: Any, live_server: str,
     expect(page.locator("body")).to_contain_text("723.00")
     expect(page.locator(".steps")).to_contain_text("差额法")
     screenshot(page, "dibao-case-file")
+    page.get_by_role("link", name="办理流程").click()  # the generic instance page: masked
+    page.wait_for_url(re.compile(r"/instances/[0-9a-f-]{36}$"))
+    assert APPLICANT_ID not in page.content() and MEMBER_ID not in page.content()
     assert missing == []
     assert not [e for e in page.errors if "Failed to load resource" not in e], page.errors  # the 422 is wanted

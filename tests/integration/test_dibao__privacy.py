@@ -12,6 +12,7 @@ from engine.models import HumanTask
 from tests.bpmn.test_dibao__paths import ACCEPT, APPROVE, CHECK_PASS, HOME, POST, PRELIM
 from tests.conftest import browser_login
 from tests.integration.test_dibao__api_scenarios import TH, Api, api_fixture  # noqa: F401 - the `api` fixture
+from web.privacy import mask_id_numbers
 from workflows.dibao.idnumber import is_valid_id_number, mask_id_number
 from workflows.dibao.models import CaseFileView, DibaoCase
 
@@ -37,6 +38,10 @@ def test_gb11643_check_digit(value: str, valid: bool) -> None:
 def test_mask_keeps_region_and_last_four() -> None:
     assert mask_id_number("510102199001011234") == "510102********1234"
     assert mask_id_number(None) == "" and mask_id_number("12345") == "*****"
+    data = {"applicant_id_number": APPLICANT_ID, "n": 1,
+            "members": [{"name": "甲", "id_number": MEMBER_ID}, {"name": "乙"}]}
+    assert mask_id_numbers(data) == {"applicant_id_number": "511402********0024", "n": 1,
+                                     "members": [{"name": "甲", "id_number": "511402********001X"}, {"name": "乙"}]}
 
 
 async def _accepted_case(api: Api, key: str = "DB-P-1") -> str:
@@ -78,6 +83,10 @@ async def test_lists_mask_and_publication_shows_no_id_number(api: Api) -> None:
     listing = await api.client.get("/api/v1/dibao/cases?view=open", headers=await api.auth("dp_county"))
     assert APPLICANT_ID not in listing.text and MEMBER_ID not in listing.text
     assert (await api.get("wl_clerk", "/dibao/cases"))["items"] == []  # another county: nothing
+    generic = await api.get("th_clerk", f"/instances/{case}")  # the generic instance API masks them as well
+    assert generic["data"]["applicant_id_number"] == "511402********0024"
+    raw = await api.client.get(f"/api/v1/instances/{case}", headers=await api.auth("dp_county"))
+    assert APPLICANT_ID not in raw.text and MEMBER_ID not in raw.text
     await api.get("th_clerk", "/dibao/cases?view=bogus", 400)
 
     await browser_login(api.client, "dp_county")
