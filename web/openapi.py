@@ -231,7 +231,10 @@ OPENAPI: dict[str, Any] = {
             {"200": _json({"allOf": [_ref("DibaoCase"), {
                 "type": "object", "required": ["members", "payment_changes", "current_monthly_amount"],
                 "properties": {"members": {"type": "array", "items": {"type": "object"}},
-                               "amount_explanation": _NULLABLE_STR, "current_monthly_amount": _NULLABLE_STR,
+                               "amount_explanation": _NULLABLE_STR,
+                               "current_monthly_amount": {"type": ["string", "null"], "description":
+                                                          "after the latest payment change (from its "
+                                                          "effective_from); 0.00 once stopped"},
                                "payment_changes": {"type": "array", "items": {"type": "object"}},
                                "views": {"type": "array", "items": {"type": "object"}}}}]}, "Case file")},
             401, 403, 404,

@@ -207,5 +207,29 @@ def test_delegated_case_intake_to_township_approval(page: Any, live_server: str,
     page.get_by_role("link", name="办理流程").click()  # the generic instance page: masked
     page.wait_for_url(re.compile(r"/instances/[0-9a-f-]{36}$"))
     assert APPLICANT_ID not in page.content() and MEMBER_ID not in page.content()
+    logout(page)
+
+    # The county post-audit draws the month's delegated decisions and corrects this one's amount.
+    login(page, "dp_county")
+    page.goto("/dibao/post-audit")
+    page.get_by_label("县(区)").select_option("511402")
+    page.get_by_role("button", name="随机抽取").click()
+    expect(page.locator(".flash-success")).to_contain_text("已抽取 1 件")
+    row = page.locator("table.list tbody tr", has_text=KEY)
+    row.get_by_label("结论").select_option("corrected")
+    row.get_by_label("审计意见").fill("配偶残疾等级复核为二级,取消增发")
+    row.get_by_label("保障金变更").select_option("adjust")
+    row.get_by_label("新月金额").fill("660")
+    row.get_by_label("变更生效日期").fill("2027-01-01")
+    screenshot(page, "dibao-post-audit-correct")
+    row.get_by_role("button", name="记录").click()
+    expect(page.locator(".flash-success")).to_contain_text("已记录纠正结论及保障金变更")
+    expect(page.locator("table.list tbody tr", has_text=KEY)).to_contain_text("纠正")
+    page.locator("table.list tbody tr", has_text=KEY).get_by_role("link", name=KEY).click()
+    page.wait_for_url(re.compile(r"/dibao/cases/[0-9a-f-]{36}$"))
+    expect(page.locator("section", has_text="保障金变更记录")).to_contain_text("调整金额")
+    expect(page.locator("section", has_text="保障金变更记录")).to_contain_text("660.00")
+    expect(page.locator("section", has_text="档案查看记录")).to_contain_text("th_reviewer")  # the earlier view
+    screenshot(page, "dibao-case-file-corrected")
     assert missing == []
     assert not [e for e in page.errors if "Failed to load resource" not in e], page.errors  # the 422 is wanted
