@@ -16,7 +16,7 @@ from engine import authz
 from engine.authz import Actor
 from engine.models import OrgUnit
 from web.admin import admin_required
-from web.api import ApiError, endpoint, json_body, methods
+from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
 from web.render import flash, page
 from workflows.common.models import DrawRecord
@@ -397,8 +397,8 @@ async def api_list_cases(request: Request, actor: Actor) -> Response:
     view = q.get("view", "all")
     if view not in ("all", "open", "closed"):
         raise ApiError(400, "invalid_parameter", "view must be one of all, open, closed")
-    page_no = _int_query(q.get("page"), "page", 1, 1, 1_000_000)
-    size = _int_query(q.get("page_size"), "page_size", 50, 1, 200)
+    page_no = _int_param(request, "page", 1, 1, 1_000_000)
+    size = _int_param(request, "page_size", 50, 1, MAX_PAGE_SIZE)
     qs = DibaoCase.filter(org_path__startswith=actor.org_path)
     if view == "open":
         qs = qs.filter(closed_at=None)
@@ -408,18 +408,6 @@ async def api_list_cases(request: Request, actor: Actor) -> Response:
     rows = await qs.order_by("-accepted_at", "instance_id").offset((page_no - 1) * size).limit(size)
     return JSONResponse({"items": [summary_json(r, effective_deadline(r)) for r in rows], "total": total,
                          "page": page_no, "page_size": size})
-
-
-def _int_query(raw: str | None, name: str, default: int, lo: int, hi: int) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", f"{name} must be an integer") from None
-    if not lo <= value <= hi:
-        raise ApiError(400, "invalid_parameter", f"{name} must be between {lo} and {hi}")
-    return value
 
 
 async def api_get_case(request: Request, actor: Actor) -> Response:

@@ -126,8 +126,11 @@ async def record_correction(audit: PostAudit, kind: str, new_amount: str, effect
     previous = current_amount(case, await PaymentChange.filter(case_id=case.instance_id).order_by("created_at",
                                                                                                   "id"))
     async with in_transaction() as conn:
+        claimed = await PostAudit.filter(id=audit.id, outcome=None).using_db(conn).update(
+            outcome="corrected", opinion=reason.strip(), audited_by=actor, audited_at=now)
+        if claimed != 1:  # recorded meanwhile by someone else
+            raise ValueError("该案件已有审计结论。")
         audit.outcome, audit.opinion, audit.audited_by, audit.audited_at = "corrected", reason.strip(), actor, now
-        await audit.save(using_db=conn)
         return await PaymentChange.create(case=case, audit=audit, kind=kind, previous_amount=previous,
                                           new_amount=amount, effective_from=start, reason=reason.strip()[:2000],
                                           created_by=actor, created_at=now, using_db=conn)
