@@ -194,8 +194,8 @@ async def case_file(request: Request, actor: Actor) -> Response:
     audits = await PostAudit.filter(case_id=case.instance_id).order_by("period")
     views = await CaseFileView.filter(case_id=case.instance_id).order_by("-viewed_at", "-id").limit(200) \
         if basis == "supervisor" else []
-    names = dict(await OrgUnit.filter(code__in=[c for c in (case.township_code, case.county_code) if c])
-                 .values_list("code", "name"))
+    codes = {c for c in (case.township_code, case.county_code) if c} | {v.viewer_org for v in views}
+    names = dict(await OrgUnit.filter(code__in=sorted(codes)).values_list("code", "name"))
     return page(request, "dibao_case.html", {
         "case": case, "names": names, "deadline": effective_deadline(case), "now": now, "decisions": DECISIONS,
         "changes": changes, "change_kinds": PAYMENT_CHANGES, "current": current_amount(case, changes),
