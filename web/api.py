@@ -21,6 +21,7 @@ from engine.forms import FormValidationError
 from engine.models import HumanTask, OrgUnit, ProcessDefinition, ProcessInstance
 from engine.runtime import ProcessScriptError
 from web.openapi import OPENAPI
+from web.privacy import mask_id_numbers
 from web.security import authenticate, issue_token, revoke_token, user_for_token
 
 MAX_PAGE_SIZE = 200
@@ -62,7 +63,7 @@ async def instance_json(instance: ProcessInstance) -> dict[str, Any]:
         "lock_version": instance.version, "business_key": instance.business_key, "org_unit": instance.org_unit,
         "status": instance.status, "created_at": _iso(instance.created_at), "updated_at": _iso(instance.updated_at),
         "completed_at": _iso(instance.completed_at), "next_timer_at": _iso(instance.next_timer_at),
-        "data": instance.data, "ready_tasks": [task_json(t) for t in ready],
+        "data": mask_id_numbers(instance.data), "ready_tasks": [task_json(t) for t in ready],
     }
 
 

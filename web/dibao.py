@@ -16,15 +16,40 @@ from engine import authz
 from engine.authz import Actor
 from engine.models import OrgUnit
 from web.admin import admin_required
-from web.api import ApiError, endpoint, json_body, methods
+from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
 from web.render import flash, page
 from workflows.common.models import DrawRecord
+from workflows.dibao.casefile import (
+    current_amount,
+    file_access,
+    file_json,
+    in_scope,
+    log_view,
+    record_correction,
+    summary_json,
+)
 from workflows.dibao.cases import effective_deadline, extend_deadline
-from workflows.dibao.models import AREA_TYPES, BENEFIT_TYPES, AssistanceStandard, Delegation, DibaoCase, PostAudit
+from workflows.dibao.idnumber import mask_id_number
+from workflows.dibao.models import (
+    AREA_TYPES,
+    BENEFIT_TYPES,
+    METHODS,
+    PAYMENT_CHANGES,
+    AssistanceStandard,
+    CaseFileView,
+    CountyMethod,
+    Delegation,
+    DibaoCase,
+    PaymentChange,
+    PostAudit,
+)
 from workflows.dibao.post_audit import OUTCOMES, draw_month, record_outcome
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+RELATIONS = {"applicant": "申请人本人", "spouse": "配偶", "child": "子女", "parent": "父母",
+             "grandparent": "(外)祖父母", "grandchild": "(外)孙子女", "sibling": "兄弟姐妹",
+             "other": "其他共同生活成员"}
 DECISIONS = {"approve": "予以确认", "refuse": "不予确认", "terminated": "终止", "not_eligible": "不符合条件"}
 
 
@@ -150,7 +175,31 @@ async def cases(request: Request, actor: Actor) -> Response:
         "code", "name"))
     return page(request, "dibao_cases.html", {
         "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
-        "deadline": effective_deadline, "decisions": DECISIONS})
+        "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number})
+
+
+@login_required
+async def case_file(request: Request, actor: Actor) -> Response:
+    """完整家庭档案: actors on the case and supervisors in scope only; each view is logged."""
+    ctx = request.app.state.ctx
+    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    if case is None or not in_scope(actor, case):
+        raise HTTPException(404, "案件不存在。")
+    basis = await file_access(actor, case)
+    if basis is None:
+        raise HTTPException(403, "完整家庭档案仅限本案经办人员和上级审核人员查看。")
+    now = ctx.engine.clock.now()
+    await log_view(case, actor, basis, "web", now)
+    changes = await PaymentChange.filter(case_id=case.instance_id).order_by("created_at", "id")
+    audits = await PostAudit.filter(case_id=case.instance_id).order_by("period")
+    views = await CaseFileView.filter(case_id=case.instance_id).order_by("-viewed_at", "-id").limit(200) \
+        if basis == "supervisor" else []
+    codes = {c for c in (case.township_code, case.county_code) if c} | {v.viewer_org for v in views}
+    names = dict(await OrgUnit.filter(code__in=sorted(codes)).values_list("code", "name"))
+    return page(request, "dibao_case.html", {
+        "case": case, "names": names, "deadline": effective_deadline(case), "now": now, "decisions": DECISIONS,
+        "changes": changes, "change_kinds": PAYMENT_CHANGES, "current": current_amount(case, changes),
+        "audits": audits, "outcomes": OUTCOMES, "views": views, "basis": basis, "relations": RELATIONS})
 
 
 @login_required
@@ -244,9 +293,15 @@ async def post_audit(request: Request, actor: Actor) -> Response:
                 audit = await PostAudit.get_or_none(id=int(str(form.get("audit_id", "0")) or 0))
                 if audit is None or audit.county_code not in {c.code for c in counties}:
                     raise ValueError("审计记录不存在。")
-                await record_outcome(audit, str(form.get("outcome", "")), str(form.get("opinion", "")),
-                                     actor.username, now)
-                flash(request, "已记录审计结论。")
+                if form.get("outcome") == "corrected":
+                    await record_correction(audit, str(form.get("change_kind", "")), str(form.get("new_amount", "")),
+                                            str(form.get("effective_from", "")), str(form.get("opinion", "")),
+                                            actor.username, now)
+                    flash(request, "已记录纠正结论及保障金变更。")
+                else:
+                    await record_outcome(audit, str(form.get("outcome", "")), str(form.get("opinion", "")),
+                                         actor.username, now)
+                    flash(request, "已记录审计结论。")
             return RedirectResponse("/dibao/post-audit", status_code=303)
         except ValueError as exc:
             error, status = str(exc), 422
@@ -256,7 +311,43 @@ async def post_audit(request: Request, actor: Actor) -> Response:
     names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
     return page(request, "dibao_post_audit.html", {
         "audits": audits, "draws": draws, "names": names, "counties": counties, "error": error,
-        "outcomes": OUTCOMES, "default_period": f"{now.astimezone(SHANGHAI):%Y-%m}"}, status_code=status)
+        "outcomes": OUTCOMES, "default_period": f"{now.astimezone(SHANGHAI):%Y-%m}",
+        "change_kinds": PAYMENT_CHANGES}, status_code=status)
+
+
+@admin_required
+async def methods_page(request: Request, actor: Actor) -> Response:
+    """保障金计算方法: per county, gap or banded, from a date; who set it and when is kept."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    status = 200
+    counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
+    if request.method == "POST":
+        form = await request.form()
+        values = {k: str(form.get(k, "")) for k in ("county_code", "method", "effective_from", "document_no")}
+        if values["county_code"] not in {c.code for c in counties}:
+            errors["county_code"] = "请选择您管理范围内的县(区)。"
+        if values["method"] not in METHODS:
+            errors["method"] = "请选择差额法或分档法。"
+        start = _date(values["effective_from"])
+        if start is None:
+            errors["effective_from"] = "请填写有效的生效日期(YYYY-MM-DD)。"
+        if len(values["document_no"]) > 100:
+            errors["document_no"] = "文号不能超过 100 个字。"
+        if not errors:
+            await CountyMethod.create(county_code=values["county_code"], method=values["method"],
+                                      effective_from=start, document_no=values["document_no"].strip(),
+                                      created_by=actor.username)
+            for refresh in request.app.state.ctx.refreshers:
+                await refresh()
+            flash(request, "已登记计算方法。此后核定金额的案件按新方法计算。")
+            return RedirectResponse("/dibao/methods", status_code=303)
+        status = 422
+    rows = await CountyMethod.filter(county_code__in=[c.code for c in counties]).order_by("county_code",
+                                                                                         "-effective_from", "-id")
+    return page(request, "dibao_methods.html", {
+        "rows": rows, "counties": counties, "names": {c.code: c.name for c in counties}, "errors": errors,
+        "values": values, "methods": METHODS}, status_code=status)
 
 
 # The page's Chinese messages, as precise codes and English messages for the API.
@@ -300,13 +391,48 @@ async def api_create_delegation(request: Request, actor: Actor) -> Response:
     return JSONResponse(delegation_json(row), status_code=201)
 
 
+async def api_list_cases(request: Request, actor: Actor) -> Response:
+    """Cases in the caller's org subtree, newest first; ID numbers masked, no member details."""
+    q = request.query_params
+    view = q.get("view", "all")
+    if view not in ("all", "open", "closed"):
+        raise ApiError(400, "invalid_parameter", "view must be one of all, open, closed")
+    page_no = _int_param(request, "page", 1, 1, 1_000_000)
+    size = _int_param(request, "page_size", 50, 1, MAX_PAGE_SIZE)
+    qs = DibaoCase.filter(org_path__startswith=actor.org_path)
+    if view == "open":
+        qs = qs.filter(closed_at=None)
+    elif view == "closed":
+        qs = qs.exclude(closed_at=None)
+    total = await qs.count()
+    rows = await qs.order_by("-accepted_at", "instance_id").offset((page_no - 1) * size).limit(size)
+    return JSONResponse({"items": [summary_json(r, effective_deadline(r)) for r in rows], "total": total,
+                         "page": page_no, "page_size": size})
+
+
+async def api_get_case(request: Request, actor: Actor) -> Response:
+    """The full household file, for actors on the case and supervisors in scope; the view is logged."""
+    raw = request.path_params["case_id"]
+    case = await DibaoCase.get_or_none(instance_id=raw) if len(raw) <= 36 and "\x00" not in raw else None
+    if case is None or not in_scope(actor, case):
+        raise ApiError(404, "not_found", f"case {raw} does not exist")
+    basis = await file_access(actor, case)
+    if basis is None:
+        raise ApiError(403, "forbidden", "the full file is for actors on the case and supervisors in scope")
+    await log_view(case, actor, basis, "api", request.app.state.ctx.engine.clock.now())
+    return JSONResponse(await file_json(case, effective_deadline(case), basis == "supervisor"))
+
+
 api_routes = [
     Route("/dibao/delegations", methods(GET=endpoint(api_list_delegations),
                                         POST=endpoint(api_create_delegation, admin=True))),
+    Route("/dibao/cases", methods(GET=endpoint(api_list_cases))),
+    Route("/dibao/cases/{case_id}", methods(GET=endpoint(api_get_case))),
 ]
 
 routes = [
     Route("/dibao/cases", cases),
+    Route("/dibao/cases/{instance_id}", case_file),
     Route("/dibao/cases/{instance_id}/extend", extend, methods=["POST"]),
     Route("/dibao/cases/{instance_id}/notice", notice),
     Route("/dibao/cases/{instance_id}/notice/{kind}", intake_notice),
@@ -314,4 +440,5 @@ routes = [
     Route("/dibao/post-audit", post_audit, methods=["GET", "POST"]),
     Route("/dibao/delegations", delegations, methods=["GET", "POST"]),
     Route("/dibao/standards", standards, methods=["GET", "POST"]),
+    Route("/dibao/methods", methods_page, methods=["GET", "POST"]),
 ]

@@ -54,6 +54,18 @@ SCHEMAS: dict[str, Any] = {
                                   "effective_from": {"type": "string", "format": "date"},
                                   "effective_to": {"type": ["string", "null"], "format": "date"},
                                   "document_no": {"type": "string"}, "created_by": {"type": "string"}}},
+    "DibaoCase": {"type": "object", "required": ["id", "business_key", "applicant_name", "applicant_id_number",
+                                                 "household_size", "delegated", "decision", "monthly_amount"],
+                  "properties": {"id": {"type": "string"}, "business_key": _NULLABLE_STR,
+                                 "org_unit": {"type": "string"}, "township_code": _NULLABLE_STR,
+                                 "county_code": _NULLABLE_STR, "applicant_name": _NULLABLE_STR,
+                                 "applicant_id_number": {"type": ["string", "null"],
+                                                         "description": "masked in lists: 510102********1234"},
+                                 "household_size": {"type": ["integer", "null"]},
+                                 "separately_registered": {"type": "boolean"}, "complaint": {"type": "boolean"},
+                                 "delegated": {"type": ["boolean", "null"]}, "accepted_at": _DT,
+                                 "deadline_at": _DT, "decision": _NULLABLE_STR, "decided_at": _DT,
+                                 "monthly_amount": _NULLABLE_STR, "closed_at": _DT}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"], "properties": {
             "code": {"type": "string"}, "message": {"type": "string"},
@@ -323,6 +335,32 @@ OPENAPI: dict[str, Any] = {
                                   "document_no": {"type": "string", "minLength": 1, "maxLength": 100}}}),
         },
         **CEMETERY_PATHS,
+        "/dibao/cases": {"get": _op(
+            "低保 cases in your org subtree (ID numbers masked, no member details)",
+            {"200": _json({"type": "object", "required": ["items", "total", "page", "page_size"],
+                           "properties": {"items": {"type": "array", "items": _ref("DibaoCase")},
+                                          "total": {"type": "integer"}, "page": {"type": "integer"},
+                                          "page_size": {"type": "integer"}}}, "A page of cases")},
+            400, 401,
+            params=[{"name": "view", "in": "query", "schema": {"type": "string", "enum": ["all", "open", "closed"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                "maximum": 1_000_000}},
+                    {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                     "maximum": 200}}])},
+        "/dibao/cases/{case_id}": {"get": _op(
+            "The full household file of a 低保 case (actors on the case and supervisors in scope; each view is "
+            "logged, and supervisors also get the log as `views`)",
+            {"200": _json({"allOf": [_ref("DibaoCase"), {
+                "type": "object", "required": ["members", "payment_changes", "current_monthly_amount"],
+                "properties": {"members": {"type": "array", "items": {"type": "object"}},
+                               "amount_explanation": _NULLABLE_STR,
+                               "current_monthly_amount": {"type": ["string", "null"], "description":
+                                                          "after the latest payment change (from its "
+                                                          "effective_from); 0.00 once stopped"},
+                               "payment_changes": {"type": "array", "items": {"type": "object"}},
+                               "views": {"type": "array", "items": {"type": "object"}}}}]}, "Case file")},
+            401, 403, 404,
+            params=[{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/users": {"post": _op(
             "Create a user (admin)", {"201": _json({"type": "object", "required": ["id", "username"]}, "Created")},
             400, 401, 403, 422,

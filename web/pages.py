@@ -23,6 +23,7 @@ from web import admin, cemetery, collab, dashboard, dibao, inbox, projects, soci
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
 from web.forms import coerce_form, error_message_zh, render_form
+from web.privacy import mask_id
 from web.render import flash, is_htmx, page
 from web.roles import ROLES
 from web.security import authenticate, csrf_ok, start_session
@@ -119,6 +120,8 @@ def summary_rows(data: dict[str, Any], deployed: DeployedSpec) -> list[tuple[str
             continue
         if isinstance(value, bool):
             shown = "是" if value else "否"
+        elif key.endswith("id_number") and isinstance(value, str):  # 公民身份号码: masked, full only in the case file
+            shown = mask_id(value)
         else:
             shown = deployed.enum_labels.get(key, {}).get(str(value), str(value))
         rows.append((deployed.field_titles.get(key, key), shown))

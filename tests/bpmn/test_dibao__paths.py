@@ -48,7 +48,8 @@ VILLAGE = "511402001001"  # a community under 通惠街道, added by these tests
 STANDARDS = {"urban": 630.0, "rural": 450.0}  # yuan / person / month, served by the fake standards service
 
 ACCEPT = {
-    "applicant_name": "张秀英", "application_channel": "window", "hukou_type": "urban", "household_size": 3,
+    "applicant_name": "张秀英", "applicant_id_number": "511402196503120024", "application_channel": "window",
+    "hukou_type": "urban", "household_size": 3,
     "members": [{"name": "张秀英", "relation": "applicant"}, {"name": "李建国", "relation": "spouse"},
                 {"name": "李小明", "relation": "child"}],
     "declared_monthly_income": 900, "single_person_application": False, "materials_complete": True,
@@ -147,7 +148,8 @@ async def h(db: Database) -> Harness:
         calls.append(area_type)
         return STANDARDS[area_type]
 
-    engine.register_services({"dibao_standard": dibao_standard, "dibao_allowance": allowance_service})
+    engine.register_services({"dibao_standard": dibao_standard, "dibao_allowance": allowance_service,
+                              "dibao_method": lambda org_unit="": "gap"})
     registry = DelegationRegistry({TONGHUI: date(2026, 1, 1)})  # 东坡区 delegated 通惠街道 only
     engine.register_router(PROCESS_KEY, make_confirm_router(registry.is_delegated))
     await deploy_dir(engine, BPMN_DIR, BPMN_FILE)

@@ -49,8 +49,8 @@ async def test_outcome_is_recorded_once_with_an_opinion(engine: Any) -> None:
     audit = (await draw_month("511402", "2026-11", "dp_county", NOW))[0]
     with pytest.raises(ValueError, match="审计意见"):
         await record_outcome(audit, "upheld", "", "dp_county", NOW)
-    await record_outcome(audit, "corrected", "收入核算有误,调整金额", "dp_county", NOW)
-    assert (await PostAudit.get(id=audit.id)).outcome == "corrected"
+    await record_outcome(audit, "rectify", "收入核算有误,责令重新核算", "dp_county", NOW)
+    assert (await PostAudit.get(id=audit.id)).outcome == "rectify"
     with pytest.raises(ValueError, match="已有审计结论"):
         await record_outcome(audit, "upheld", "再次", "dp_county", NOW)
     with pytest.raises(ValueError, match="没有乡镇委托"):

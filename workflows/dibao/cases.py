@@ -37,6 +37,10 @@ def make_tracker(engine: Engine) -> StepListener:
             case.applicant_name = str(ctx.submitted.get("applicant_name") or "")[:50]
             case.household_size = int(ctx.submitted.get("household_size") or 0) or None
             case.separately_registered = bool(ctx.submitted.get("close_relative_of_staff"))
+            case.applicant_id_number = str(ctx.submitted.get("applicant_id_number") or "")[:18] or None
+            case.members = [{"name": str(m.get("name") or ""), "relation": str(m.get("relation") or ""),
+                             "id_number": str(m.get("id_number") or ""), "special": str(m.get("special") or "none")}
+                            for m in ctx.submitted.get("members") or () if isinstance(m, dict)]
             case.deadline_at = calendar.add_working_days(ctx.now, NORMAL_LIMIT_WD)
         if ctx.completed_task == "Task_prelim" and ctx.submitted:
             case.complaint = case.complaint or bool(ctx.submitted.get("complaint_received"))

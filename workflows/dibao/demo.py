@@ -8,7 +8,7 @@ from typing import Any
 from engine.clock import FakeClock
 from engine.models import HumanTask
 from engine.runtime import Engine
-from workflows.dibao.models import Delegation
+from workflows.dibao.models import CountyMethod, Delegation
 from workflows.dibao.routing import PROCESS_KEY
 
 OPINION = "经审查,情况属实,同意。"
@@ -22,9 +22,11 @@ def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
     income = household["income"]
     return {
         "Task_accept": {
-            "applicant_name": household["applicant"], "application_channel": "window",
+            "applicant_name": household["applicant"], "applicant_id_number": household["id_number"],
+            "application_channel": "window",
             "hukou_type": household["hukou"], "household_size": len(household["members"]),
-            "members": household["members"], "declared_monthly_income": income,
+            "members": [{**m, "id_number": household["id_number"]} if m["relation"] == "applicant" else m
+                        for m in household["members"]], "declared_monthly_income": income,
             "single_person_application": False, "materials_complete": True,
             "close_relative_of_staff": household.get("relative", False), "opinion": "材料齐全,予以受理。",
             **({"close_relative_note": RELATIVE_NOTE} if household.get("relative") else {}),
@@ -47,14 +49,15 @@ def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 HOUSEHOLDS: list[dict[str, Any]] = [
-    {"key": "DB-DEMO-001", "applicant": "陈桂兰", "hukou": "rural", "income": 300.0,
+    {"key": "DB-DEMO-001", "applicant": "陈桂兰", "id_number": "511402196503120024", "hukou": "rural", "income": 300.0,
      "members": [{"name": "陈桂兰", "relation": "applicant"}, {"name": "刘小军", "relation": "child"}], "stop": 0},
-    {"key": "DB-DEMO-002", "applicant": "张德明", "hukou": "rural", "income": 420.0,
+    {"key": "DB-DEMO-002", "applicant": "张德明", "id_number": "511402195511200062", "hukou": "rural", "income": 420.0,
      "members": [{"name": "张德明", "relation": "applicant"}, {"name": "王淑芬", "relation": "spouse"},
                  {"name": "张磊", "relation": "child"}], "stop": 2},
-    {"key": "DB-DEMO-003", "applicant": "李春华", "hukou": "urban", "income": 500.0,
+    {"key": "DB-DEMO-003", "applicant": "李春华", "id_number": "511402198001010035", "hukou": "urban", "income": 500.0,
      "members": [{"name": "李春华", "relation": "applicant"}, {"name": "李想", "relation": "child"}], "stop": 5},
-    {"key": "DB-DEMO-004", "applicant": "周玉珍", "hukou": "rural", "income": 200.0, "relative": True,
+    {"key": "DB-DEMO-004", "applicant": "周玉珍", "id_number": "511402197208150049", "hukou": "rural", "income": 200.0,
+     "relative": True,
      "members": [{"name": "周玉珍", "relation": "applicant"}], "stop": 5},
 ]
 
@@ -78,6 +81,9 @@ async def seed(engine: Engine, clock: FakeClock, org_unit: str = "511402001", ac
         await Delegation.create(county_code="511402", township_code="511402001", benefit_type="dibao",
                                 effective_from=date(2026, 1, 1), document_no="眉东民发〔2026〕3号(演示)",
                                 created_by="demo")
+    if not await CountyMethod.exists(county_code="511421"):  # 仁寿县 pays by bands; 东坡区 keeps the gap method
+        await CountyMethod.create(county_code="511421", method="banded", effective_from=date(2026, 1, 1),
+                                  document_no="仁民发〔2026〕1号(演示)", created_by="demo")
     started = []
     for household in HOUSEHOLDS:
         instance = await engine.start(PROCESS_KEY, org_unit=org_unit, actor=actor, business_key=household["key"])

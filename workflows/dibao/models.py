@@ -68,6 +68,8 @@ class DibaoCase(Model):
     monthly_amount = fields.DecimalField(max_digits=10, decimal_places=2, null=True)
     amount_explanation = fields.TextField(null=True)
     closed_at = fields.DatetimeField(null=True)
+    applicant_id_number = fields.CharField(max_length=18, null=True)  # GB 11643, masked in every list
+    members: list[dict[str, str]] | None = fields.JSONField(null=True)  # type: ignore[assignment]  # from 受理
 
     class Meta:
         table = "dibao_case"
@@ -93,3 +95,66 @@ class PostAudit(Model):
     class Meta:
         table = "dibao_post_audit"
         unique_together = (("case", "period"),)
+
+
+class CaseFileView(Model):
+    """Who opened the full household file of a case, when and through which channel (web page or API)."""
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[DibaoCase] = fields.ForeignKeyField("dibao.DibaoCase", related_name="views")
+    viewer = fields.CharField(max_length=64)
+    viewer_org = fields.CharField(max_length=32)
+    basis = fields.CharField(max_length=16)  # actor (worked on the case) / supervisor
+    channel = fields.CharField(max_length=8)  # web / api
+    viewed_at = fields.DatetimeField()
+
+    case_id: str
+
+    class Meta:
+        table = "dibao_case_view"
+        indexes = [Index(fields=["case_id", "viewed_at"])]
+
+
+METHODS = {"gap": "差额法", "banded": "分档法"}
+
+
+class CountyMethod(Model):
+    """The amount method of a county (gap or banded) from a date, with who set it and when."""
+
+    id = fields.IntField(primary_key=True)
+    county_code = fields.CharField(max_length=32)
+    method = fields.CharField(max_length=8)
+    effective_from = fields.DateField()
+    document_no = fields.CharField(max_length=100, default="")
+    created_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "dibao_county_method"
+        indexes = [Index(fields=["county_code", "effective_from"])]
+
+
+PAYMENT_CHANGES = {"stop": "停发", "adjust": "调整金额"}
+
+
+class PaymentChange(Model):
+    """A recorded change of the payment of a case (纠正 in the post-audit): stop or a new amount from a date."""
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[DibaoCase] = fields.ForeignKeyField("dibao.DibaoCase",
+                                                                        related_name="payment_changes")
+    audit: fields.ForeignKeyNullableRelation[PostAudit] = fields.ForeignKeyField(
+        "dibao.PostAudit", related_name="payment_changes", null=True)
+    kind = fields.CharField(max_length=8)  # stop / adjust
+    previous_amount = fields.DecimalField(max_digits=10, decimal_places=2, null=True)
+    new_amount = fields.DecimalField(max_digits=10, decimal_places=2, null=True)  # None when stopped
+    effective_from = fields.DateField()
+    reason = fields.TextField()
+    created_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+
+    case_id: str
+    audit_id: int | None
+
+    class Meta:
+        table = "dibao_payment_change"

@@ -68,6 +68,8 @@ async def draw_month(county_code: str, period: str, actor: str, now: datetime, r
 async def record_outcome(audit: PostAudit, outcome: str, opinion: str, actor: str, now: datetime) -> None:
     if outcome not in OUTCOMES:
         raise ValueError("请选择审计结论。")
+    if outcome == "corrected":  # workflows.dibao.casefile.record_correction records it with the payment change
+        raise ValueError("纠正须同时登记停发或调整后的金额、生效日期和理由。")
     if len(opinion.strip()) < 2:
         raise ValueError("请填写审计意见。")
     if audit.outcome is not None:

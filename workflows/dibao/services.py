@@ -13,9 +13,10 @@ from typing import Any
 
 from engine.models import OrgUnit
 from engine.runtime import Engine
+from workflows.dibao import idnumber  # noqa: F401 - registers the gb11643 form format
 from workflows.dibao.amount import SPECIAL_GROUPS, Member, compute_allowance
 from workflows.dibao.cases import make_tracker
-from workflows.dibao.models import AssistanceStandard
+from workflows.dibao.models import AssistanceStandard, CountyMethod
 from workflows.dibao.registry import is_delegated, local_date
 from workflows.dibao.routing import PROCESS_KEY, make_confirm_router
 
@@ -25,12 +26,16 @@ class StandardTable:
         self.engine = engine
         self.rows: list[tuple[str | None, str, str, date, Decimal]] = []
         self.county_of: dict[str, str] = {}
+        self.methods: list[tuple[str, date, str]] = []  # county, effective from, method (newest first)
 
     async def refresh(self) -> None:
         rows = await AssistanceStandard.all().values_list("county_code", "area_type", "benefit_type",
                                                           "effective_from", "monthly_amount")
         self.rows = sorted(((r[0], r[1], r[2], r[3], Decimal(str(r[4]))) for r in rows), key=lambda r: r[3],
                            reverse=True)
+        methods = await CountyMethod.all().order_by("-effective_from", "-id").values_list(
+            "county_code", "effective_from", "method")
+        self.methods = [(str(c), d, str(m)) for c, d, m in methods]
         counties = {c: p for c, p in await OrgUnit.filter(level="county").values_list("code", "path")}
         self.county_of = {}
         for code, path in await OrgUnit.all().values_list("code", "path"):
@@ -44,6 +49,15 @@ class StandardTable:
         if found is None:
             raise ValueError(f"no {benefit} standard for {area_type} in {org_unit or 'the city'} on {day}")
         return found[4]
+
+    def method(self, org_unit: str, day: date) -> str:
+        """The county's amount method in force on that day: gap (差额法) unless the county set banded (分档法)."""
+        county = self.county_of.get(org_unit, "")
+        return next((m for c, start, m in self.methods if c == county and start <= day), "gap")
+
+    def method_service(self, org_unit: str = "") -> str:
+        """`dibao_method(org_unit)` for the diagram: the case county's method in force today."""
+        return self.method(org_unit, local_date(self.engine.clock.now()))
 
     def service(self, area_type: str, org_unit: str = "") -> float:
         """`dibao_standard(area_type, org_unit)` for the diagram: the standard in force today."""
@@ -86,7 +100,8 @@ async def install(engine: Engine) -> Callable[[], Awaitable[None]]:
     """Register routing and services; returns the refresh coroutine for the scheduler sweep."""
     table = StandardTable(engine)
     await table.refresh()
-    engine.register_services({"dibao_standard": table.service, "dibao_allowance": allowance_service})
+    engine.register_services({"dibao_standard": table.service, "dibao_allowance": allowance_service,
+                              "dibao_method": table.method_service})
     engine.register_router(PROCESS_KEY, make_confirm_router(is_delegated))
     engine.register_listener(PROCESS_KEY, make_tracker(engine))
     return table.refresh
