@@ -143,6 +143,34 @@ async def next_code(year: int) -> str:
     return f"{prefix}{n:04d}"
 
 
+def _declared_fields(s: Submission) -> dict[str, Any]:
+    """The Project columns a declaration sets (on 申报, and again on an edit after 退回)."""
+    return dict(
+        name=s.name, applicant_unit=s.applicant_unit, contact=s.contact, category=s.category,
+        total_budget=sum(s.funding.values(), Decimal(0)), scope=s.scope, beneficiaries=s.beneficiaries,
+        beneficiary_count=s.beneficiary_count, period_start=s.period_start, period_end=s.period_end,
+        location=s.location, is_construction=s.is_construction, has_land=s.has_land, has_planning=s.has_planning,
+        has_eia=s.has_eia)
+
+
+def _units(s: Submission) -> list[str]:
+    """One unit per indicator (missing ones empty), cut to the column width."""
+    return [(s.units[n] if n < len(s.units) else "")[:20] for n in range(len(s.indicators))]
+
+
+async def _write_lines(project_id: int, s: Submission) -> None:
+    """Funding lines, budget lines and indicators of a declaration (the caller deletes the old ones first)."""
+    units = _units(s)
+    await FundingLine.bulk_create([FundingLine(project_id=project_id, source=k, amount=v)
+                                   for k, v in s.funding.items() if v > 0])
+    await BudgetLine.bulk_create([BudgetLine(project_id=project_id, item=b.item, category=b.category,
+                                             source=b.source, amount=b.amount) for b in s.budget_lines])
+    await PerformanceIndicator.bulk_create([
+        PerformanceIndicator(project_id=project_id, kind=i.kind, name=i.name, target_value=i.target,
+                             higher_is_better=i.higher_is_better, unit=units[n])
+        for n, i in enumerate(s.indicators)])
+
+
 async def submit(engine: Engine, actor: Actor, s: Submission) -> Project:
     """申报: store the project and start its lifecycle instance at the applicant's org unit."""
     if "project_manager" not in actor.roles:
@@ -156,22 +184,9 @@ async def submit(engine: Engine, actor: Actor, s: Submission) -> Project:
     now = engine.clock.now()
     async with in_transaction():
         project = await Project.create(
-            code=await next_code(local_today(now).year), name=s.name, applicant_org=org.code, org_path=org.path,
-            applicant_unit=s.applicant_unit, contact=s.contact, category=s.category,
-            total_budget=sum(s.funding.values(), Decimal(0)), scope=s.scope, beneficiaries=s.beneficiaries,
-            beneficiary_count=s.beneficiary_count, period_start=s.period_start, period_end=s.period_end,
-            location=s.location, is_construction=s.is_construction, has_land=s.has_land,
-            has_planning=s.has_planning, has_eia=s.has_eia, created_by=actor.username, created_at=now,
-            updated_at=now)
-        await FundingLine.bulk_create([FundingLine(project_id=project.id, source=k, amount=v)
-                                       for k, v in s.funding.items() if v > 0])
-        await BudgetLine.bulk_create([BudgetLine(project_id=project.id, item=b.item, category=b.category,
-                                                 source=b.source, amount=b.amount) for b in s.budget_lines])
-        await PerformanceIndicator.bulk_create([
-            PerformanceIndicator(project_id=project.id, kind=i.kind, name=i.name, target_value=i.target,
-                                 higher_is_better=i.higher_is_better,
-                                 unit=s.units[n] if n < len(s.units) else "")
-            for n, i in enumerate(s.indicators)])
+            code=await next_code(local_today(now).year), applicant_org=org.code, org_path=org.path,
+            **_declared_fields(s), created_by=actor.username, created_at=now, updated_at=now)
+        await _write_lines(project.id, s)
         instance = await engine.start(PROCESS_KEY, org_unit=org.code, actor=actor.username, business_key=project.code,
                                       data={"project_id": project.id, "project_code": project.code})
         project.instance_id = str(instance.id)
@@ -201,18 +216,14 @@ async def update_submission(engine: Engine, actor: Actor, project: Project, s: S
                  for b in await BudgetLine.filter(project_id=project.id).order_by("id")]
     old_inds = [(i.kind, i.name, Decimal(str(i.target_value)), i.unit)
                 for i in await PerformanceIndicator.filter(project_id=project.id).order_by("id")]
-    total = sum(s.funding.values(), Decimal(0))
-    new_values: dict[str, Any] = dict(
-        name=s.name, applicant_unit=s.applicant_unit, contact=s.contact, category=s.category, total_budget=total,
-        scope=s.scope, beneficiaries=s.beneficiaries, beneficiary_count=s.beneficiary_count,
-        period_start=s.period_start, period_end=s.period_end, location=s.location,
-        is_construction=s.is_construction, has_land=s.has_land, has_planning=s.has_planning, has_eia=s.has_eia)
+    new_values = _declared_fields(s)
+    total = new_values["total_budget"]
     changed = [FIELD_LABELS[k] for k, v in new_values.items()
                if (Decimal(str(getattr(project, k))) != v if k == "total_budget" else getattr(project, k) != v)]
-    units = list(s.units) + [""] * (len(s.indicators) - len(s.units))
+    units = _units(s)
     if [(b.item, b.category, b.source, b.amount) for b in s.budget_lines] != old_lines:
         changed.append("预算明细")
-    if [(i.kind, i.name, i.target, units[n][:20]) for n, i in enumerate(s.indicators)] != old_inds:
+    if [(i.kind, i.name, i.target, units[n]) for n, i in enumerate(s.indicators)] != old_inds:
         changed.append("绩效指标")
     if not changed:
         return []
@@ -228,14 +239,7 @@ async def update_submission(engine: Engine, actor: Actor, project: Project, s: S
         await FundingLine.filter(project_id=project.id).delete()
         await BudgetLine.filter(project_id=project.id).delete()
         await PerformanceIndicator.filter(project_id=project.id).delete()
-        await FundingLine.bulk_create([FundingLine(project_id=project.id, source=k, amount=v)
-                                       for k, v in s.funding.items() if v > 0])
-        await BudgetLine.bulk_create([BudgetLine(project_id=project.id, item=b.item, category=b.category,
-                                                 source=b.source, amount=b.amount) for b in s.budget_lines])
-        await PerformanceIndicator.bulk_create([
-            PerformanceIndicator(project_id=project.id, kind=i.kind, name=i.name, target_value=i.target,
-                                 higher_is_better=i.higher_is_better, unit=units[n][:20])
-            for n, i in enumerate(s.indicators)])
+        await _write_lines(project.id, s)
         await _event(project, actor.username, "退回后修改申报内容", "修改了:" + "、".join(changed)
                      + f"(总预算 {rules.money(total)} 元)", engine)
     return changed

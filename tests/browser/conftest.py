@@ -156,21 +156,40 @@ def browser(live_server: str) -> Iterator[Any]:
         _close_all()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
-    """A fresh browser context (own cookies) with console errors and CSP violations collected on `page.errors`."""
+PHONE = {"width": 390, "height": 844}  # an inspector on site
+
+
+def _open_page(browser: Any, live_server: str, timeout_ms: int = 5000, **context_options: Any) -> Iterator[Any]:
+    """A fresh browser context (own cookies) with console errors and CSP violations collected on `page.errors`
+    and responses >= 400 on `page.failed` (the favicon, which the app does not serve, aside)."""
     context = browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(5000)
+                                  **context_options)
+    context.set_default_timeout(timeout_ms)
     pg = context.new_page()
     errors: list[str] = []
+    failed: list[str] = []
     pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.errors = errors
+    pg.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 and
+          "favicon" not in r.url else None)
+    pg.errors, pg.failed = errors, failed
     try:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    """A desktop page (1366×900)."""
+    yield from _open_page(browser, live_server, viewport={"width": 1366, "height": 900})
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: str) -> Iterator[Any]:
+    """A phone-sized touch page (390×844)."""
+    yield from _open_page(browser, live_server, timeout_ms=8000, viewport=PHONE, is_mobile=True, has_touch=True,
+                          device_scale_factor=2)
 
 
 def login(page: Any, username: str, password: str = TEST_PASSWORD) -> None:

@@ -4,7 +4,6 @@ plots (one over the limit is flagged), photographs a plot, submits, and sees the
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,11 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _run_in_own_loop, login, screenshot
+from tests.browser.conftest import PHONE, _run_in_own_loop, login, screenshot
 from tests.cemetery_helpers import BPMN_DIR, png
 from tests.conftest import TEST_PASSWORD, deploy_dir
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
 
 
 async def _seed_cemetery(db_file: str) -> None:
@@ -55,25 +53,6 @@ def phone_screens(page: Any, name: str) -> None:
     for n, top in enumerate(range(0, height, PHONE["height"])):
         page.screenshot(path=str(path.with_name(f"{name}-{n + 1}.png")), full_page=True,
                         clip={"x": 0, "y": top, "width": PHONE["width"], "height": min(PHONE["height"], height - top)})
-
-
-@pytest.fixture
-def phone(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  viewport=PHONE, is_mobile=True, has_touch=True)
-    context.set_default_timeout(8000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    failed: list[str] = []  # responses >= 400 (the favicon, which the app does not serve, aside)
-    pg.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 and
-          "favicon" not in r.url else None)
-    pg.errors, pg.failed = errors, failed
-    try:
-        yield pg
-    finally:
-        context.close()
 
 
 def test_inspector_completes_the_checklist_with_a_photo_on_a_phone(phone: Any, live_server: str,
