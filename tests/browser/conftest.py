@@ -161,7 +161,7 @@ PHONE = {"width": 390, "height": 844}  # an inspector on site
 
 def _open_page(browser: Any, live_server: str, timeout_ms: int = 5000, **context_options: Any) -> Iterator[Any]:
     """A fresh browser context (own cookies) with console errors and CSP violations collected on `page.errors`
-    and responses >= 400 on `page.failed` (the favicon, which the app does not serve, aside)."""
+    and responses >= 400 on `page.failed`."""
     context = browser.new_context(base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   **context_options)
     context.set_default_timeout(timeout_ms)
@@ -170,8 +170,7 @@ def _open_page(browser: Any, live_server: str, timeout_ms: int = 5000, **context
     failed: list[str] = []
     pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 and
-          "favicon" not in r.url else None)
+    pg.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     pg.errors, pg.failed = errors, failed
     try:
         yield pg

@@ -82,7 +82,7 @@ def test_attach_comment_delegate_resolve_return(page: Any, tmp_path: Path) -> No
         expect(timeline).to_contain_text(label)
     expect(page.locator("#attachments")).to_contain_text("申请书.pdf")
     screenshot(page, "collab-instance")
-    # No CSP violations or script errors; the only failed request is the refused .exe upload (the browser also
-    # logs a favicon miss as "Failed to load resource").
+    # No CSP violations or script errors; the only failed request is the refused .exe upload (the browser logs
+    # it as "Failed to load resource").
     assert not [e for e in page.errors if "Failed to load resource" not in e], page.errors
     assert failed == [f"422 {task_url}/attachments"], failed  # no CSP violations, no script errors

@@ -89,7 +89,7 @@ def test_inspector_completes_the_checklist_on_a_phone(phone: Any, password_hash:
     expect(result).to_contain_text("待整改")
     screenshot(page, "so_mobile_checklist_done")
     _fits(page)
-    # only the deliberate 422 of the incomplete submission (and a favicon) may be logged: no script or CSP error
+    # only the deliberate 422 of the incomplete submission may be logged: no script or CSP error
     assert not [e for e in page.errors if not e.startswith("Failed to load resource")], page.errors
 
 
