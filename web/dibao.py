@@ -20,12 +20,15 @@ from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, me
 from web.auth import login_required
 from web.render import flash, page
 from workflows.common.models import DrawRecord
+from workflows.dibao.amount import DEFAULT_BANDS, MAX_BANDS, band_ranges, describe_bands, parse_bands
 from workflows.dibao.casefile import (
     current_amount,
     file_access,
     file_json,
     in_scope,
     log_view,
+    pay_from,
+    payment_schedule,
     record_correction,
     summary_json,
 )
@@ -38,6 +41,7 @@ from workflows.dibao.models import (
     PAYMENT_CHANGES,
     AssistanceStandard,
     CaseFileView,
+    CountyBands,
     CountyMethod,
     Delegation,
     DibaoCase,
@@ -171,11 +175,17 @@ async def cases(request: Request, actor: Actor) -> Response:
     else:
         qs = qs.filter(closed_at=None)
     rows = await qs.order_by("deadline_at", "business_key").limit(500)
+    changes: dict[str, list[PaymentChange]] = {}
+    for change in await PaymentChange.filter(case_id__in=[r.instance_id for r in rows if r.decision == "approve"]
+                                             ).order_by("created_at", "id"):
+        changes.setdefault(change.case_id, []).append(change)
+    current = {r.instance_id: schedule[-1] for r in rows if (schedule := payment_schedule(r, changes.get(
+        r.instance_id, [])))}
     names = dict(await OrgUnit.filter(code__in={r.township_code for r in rows if r.township_code}).values_list(
         "code", "name"))
     return page(request, "dibao_cases.html", {
         "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
-        "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number})
+        "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number, "current": current})
 
 
 @login_required
@@ -199,6 +209,7 @@ async def case_file(request: Request, actor: Actor) -> Response:
     return page(request, "dibao_case.html", {
         "case": case, "names": names, "deadline": effective_deadline(case), "now": now, "decisions": DECISIONS,
         "changes": changes, "change_kinds": PAYMENT_CHANGES, "current": current_amount(case, changes),
+        "schedule": payment_schedule(case, changes),
         "audits": audits, "outcomes": OUTCOMES, "views": views, "basis": basis, "relations": RELATIONS})
 
 
@@ -232,9 +243,28 @@ async def notice(request: Request, actor: Actor) -> Response:
     instance = await request.app.state.ctx.engine.get_instance(case.instance_id)
     org = await OrgUnit.get_or_none(code=case.county_code or "")
     decided = case.decided_at.astimezone(SHANGHAI) if case.decided_at else None
-    pay_from = date(decided.year + (decided.month == 12), decided.month % 12 + 1, 1) if decided else None
+    changes = await PaymentChange.filter(case_id=case.instance_id).order_by("created_at", "id")
     return page(request, "dibao_notice.html", {"case": case, "data": instance.data, "county": org,
-                                               "decided": decided, "pay_from": pay_from})
+                                               "decided": decided, "pay_from": pay_from(case),
+                                               "schedule": payment_schedule(case, changes)})
+
+
+@login_required
+async def change_notice(request: Request, actor: Actor) -> Response:
+    """变更通知书 of one payment change (停发 / 调整金额): amounts, date, reason, 复议/诉讼 rights; printable."""
+    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    if case is None or not case.org_path.startswith(actor.org_path):
+        raise HTTPException(404, "案件不存在。")
+    raw = request.path_params["change_id"]
+    change = await PaymentChange.get_or_none(id=int(raw), case_id=case.instance_id) \
+        if raw.isdigit() and len(raw) < 10 else None
+    if change is None:
+        raise HTTPException(404, "该保障金变更不存在。")
+    audit = await PostAudit.get_or_none(id=change.audit_id) if change.audit_id else None
+    org = await OrgUnit.get_or_none(code=case.county_code or "")
+    return page(request, "dibao_change_notice.html", {
+        "case": case, "change": change, "audit": audit, "county": org,
+        "issued": change.created_at.astimezone(SHANGHAI)})
 
 
 @login_required
@@ -315,14 +345,30 @@ async def post_audit(request: Request, actor: Actor) -> Response:
         "change_kinds": PAYMENT_CHANGES}, status_code=status)
 
 
+async def _methods_view(request: Request, actor: Actor, errors: dict[str, str], values: dict[str, str],
+                        band_errors: list[str], band_values: dict[str, str], status: int) -> Response:
+    counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
+    codes = [c.code for c in counties]
+    rows = await CountyMethod.filter(county_code__in=codes).order_by("county_code", "-effective_from", "-id")
+    band_rows = await CountyBands.filter(county_code__in=codes).order_by("county_code", "-effective_from", "-id")
+    if not band_values:  # the form starts from the default table
+        band_values = {f"{k}_{i}": r[k] for i, r in enumerate(band_ranges(DEFAULT_BANDS))
+                       for k in ("from", "to", "pay")}
+    return page(request, "dibao_methods.html", {
+        "rows": rows, "counties": counties, "names": {c.code: c.name for c in counties}, "errors": errors,
+        "values": values, "methods": METHODS, "band_rows": band_rows, "band_errors": band_errors,
+        "band_values": band_values, "band_slots": range(MAX_BANDS), "default_bands": describe_bands(DEFAULT_BANDS)},
+        status_code=status)
+
+
 @admin_required
 async def methods_page(request: Request, actor: Actor) -> Response:
     """保障金计算方法: per county, gap or banded, from a date; who set it and when is kept."""
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     status = 200
-    counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
     if request.method == "POST":
+        counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
         form = await request.form()
         values = {k: str(form.get(k, "")) for k in ("county_code", "method", "effective_from", "document_no")}
         if values["county_code"] not in {c.code for c in counties}:
@@ -343,11 +389,34 @@ async def methods_page(request: Request, actor: Actor) -> Response:
             flash(request, "已登记计算方法。此后核定金额的案件按新方法计算。")
             return RedirectResponse("/dibao/methods", status_code=303)
         status = 422
-    rows = await CountyMethod.filter(county_code__in=[c.code for c in counties]).order_by("county_code",
-                                                                                         "-effective_from", "-id")
-    return page(request, "dibao_methods.html", {
-        "rows": rows, "counties": counties, "names": {c.code: c.name for c in counties}, "errors": errors,
-        "values": values, "methods": METHODS}, status_code=status)
+    return await _methods_view(request, actor, errors, values, [], {}, status)
+
+
+@admin_required
+async def bands_page(request: Request, actor: Actor) -> Response:
+    """分档表: per county, from a date, validated (contiguous, ascending, shares between 0 and 1)."""
+    counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
+    form = await request.form()
+    keys = ["county_code", "effective_from", "document_no"] + [f"{k}_{i}" for i in range(MAX_BANDS)
+                                                               for k in ("from", "to", "pay")]
+    values = {k: str(form.get(k, ""))[:100] for k in keys}
+    errors: list[str] = []
+    if values["county_code"] not in {c.code for c in counties}:
+        errors.append("请选择您管理范围内的县(区)。")
+    start = _date(values["effective_from"])
+    if start is None:
+        errors.append("请填写有效的生效日期(YYYY-MM-DD)。")
+    bands, band_errors = parse_bands([(values[f"from_{i}"], values[f"to_{i}"], values[f"pay_{i}"])
+                                      for i in range(MAX_BANDS)])
+    errors += band_errors
+    if errors:
+        return await _methods_view(request, actor, {}, {}, errors, values, 422)
+    await CountyBands.create(county_code=values["county_code"], effective_from=start, bands=band_ranges(bands),
+                             document_no=values["document_no"].strip(), created_by=actor.username)
+    for refresh in request.app.state.ctx.refreshers:
+        await refresh()
+    flash(request, "已登记分档表。决定日在生效日期及以后、采用分档法的案件按此表核定金额。")
+    return RedirectResponse("/dibao/methods", status_code=303)
 
 
 # The page's Chinese messages, as precise codes and English messages for the API.
@@ -436,9 +505,11 @@ routes = [
     Route("/dibao/cases/{instance_id}/extend", extend, methods=["POST"]),
     Route("/dibao/cases/{instance_id}/notice", notice),
     Route("/dibao/cases/{instance_id}/notice/{kind}", intake_notice),
+    Route("/dibao/cases/{instance_id}/changes/{change_id}/notice", change_notice),
     Route("/dibao/publication", publication),
     Route("/dibao/post-audit", post_audit, methods=["GET", "POST"]),
     Route("/dibao/delegations", delegations, methods=["GET", "POST"]),
     Route("/dibao/standards", standards, methods=["GET", "POST"]),
     Route("/dibao/methods", methods_page, methods=["GET", "POST"]),
+    Route("/dibao/methods/bands", bands_page, methods=["POST"]),
 ]
