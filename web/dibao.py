@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
@@ -19,6 +20,7 @@ from web.admin import admin_required
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
 from web.render import flash, page
+from web.xlsx import xlsx_response
 from workflows.common.models import DrawRecord
 from workflows.dibao.amount import DEFAULT_BANDS, MAX_BANDS, band_ranges, describe_bands, parse_bands
 from workflows.dibao.casefile import (
@@ -185,7 +187,8 @@ async def cases(request: Request, actor: Actor) -> Response:
         "code", "name"))
     return page(request, "dibao_cases.html", {
         "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
-        "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number, "current": current})
+        "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number, "current": current,
+        "can_view_log": bool(VIEW_LOG_ROLES & actor.roles)})
 
 
 @login_required
@@ -419,6 +422,61 @@ async def bands_page(request: Request, actor: Actor) -> Response:
     return RedirectResponse("/dibao/methods", status_code=303)
 
 
+VIEW_LOG_ROLES = authz.SUPERVISOR_ROLES | {"township_reviewer"}
+VIEW_LOG_PAGE = 200
+VIEW_LOG_EXPORT_MAX = 20000
+BASES = {"supervisor": "上级审核", "actor": "本案经办"}
+CHANNELS = {"web": "网页", "api": "接口"}
+
+
+@login_required
+async def view_log(request: Request, actor: Actor) -> Response:
+    """档案查阅记录: views of household files of cases in the supervisor's scope, by viewer and date; XLSX."""
+    if not VIEW_LOG_ROLES & actor.roles:
+        raise HTTPException(403, "只有审核人员和上级管理人员可以查看档案查阅记录。")
+    q = request.query_params
+    viewer = q.get("viewer", "").strip()[:64]
+    errors: dict[str, str] = {}
+    day_from, day_to = (_date(q.get(k)) if q.get(k) else None for k in ("from", "to"))
+    if q.get("from") and day_from is None:
+        errors["from"] = "起始日期无效,请按 YYYY-MM-DD 填写。"
+    if q.get("to") and day_to is None:
+        errors["to"] = "截止日期无效,请按 YYYY-MM-DD 填写。"
+    if day_from and day_to and day_to < day_from:
+        errors["to"] = "截止日期不能早于起始日期。"
+    scoped = CaseFileView.filter(case__org_path__startswith=actor.org_path)
+    qs = scoped
+    if viewer:
+        qs = qs.filter(viewer=viewer)
+    if day_from and "from" not in errors:
+        qs = qs.filter(viewed_at__gte=datetime.combine(day_from, time(0), SHANGHAI))
+    if day_to and not errors.get("to"):
+        qs = qs.filter(viewed_at__lt=datetime.combine(day_to + timedelta(days=1), time(0), SHANGHAI))
+    export = q.get("format") == "xlsx"
+    if export and errors:
+        raise HTTPException(400, next(iter(errors.values())))
+    total = await qs.count()
+    rows = await qs.select_related("case").order_by("-viewed_at", "-id").limit(
+        VIEW_LOG_EXPORT_MAX if export else VIEW_LOG_PAGE)
+    codes = {r.viewer_org for r in rows} | {r.case.township_code for r in rows if r.case.township_code}
+    names = dict(await OrgUnit.filter(code__in=sorted(codes)).values_list("code", "name"))
+    if export:
+        return xlsx_response("dibao-case-file-views.xlsx", "档案查阅记录",
+                             ["查阅时间", "查阅人", "所属单位", "业务编号", "申请人", "乡镇(街道)", "查阅依据", "渠道"],
+                             [[f"{r.viewed_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}", r.viewer,
+                               names.get(r.viewer_org, r.viewer_org), r.case.business_key or r.case_id,
+                               r.case.applicant_name or "", names.get(r.case.township_code or "", ""),
+                               BASES.get(r.basis, r.basis), CHANNELS.get(r.channel, r.channel)] for r in rows])
+    viewers = sorted({str(v) for v in await scoped.distinct().values_list("viewer", flat=True)})
+    return page(request, "dibao_views.html", {
+        "rows": rows, "total": total, "names": names, "viewers": viewers, "errors": errors,
+        "values": {"viewer": viewer, "from": q.get("from", "")[:10], "to": q.get("to", "")[:10]},
+        "bases": BASES, "channels": CHANNELS, "limit": VIEW_LOG_PAGE,
+        "export_query": urlencode({k: v for k, v in (("viewer", viewer), ("from", q.get("from", "")[:10]),
+                                                     ("to", q.get("to", "")[:10])) if v} | {"format": "xlsx"})},
+        status_code=400 if errors else 200)
+
+
 # The page's Chinese messages, as precise codes and English messages for the API.
 API_ERRORS = {
     "county_code": ("unknown", "county_code is not a county in your scope"),
@@ -507,6 +565,7 @@ routes = [
     Route("/dibao/cases/{instance_id}/notice/{kind}", intake_notice),
     Route("/dibao/cases/{instance_id}/changes/{change_id}/notice", change_notice),
     Route("/dibao/publication", publication),
+    Route("/dibao/views", view_log),
     Route("/dibao/post-audit", post_audit, methods=["GET", "POST"]),
     Route("/dibao/delegations", delegations, methods=["GET", "POST"]),
     Route("/dibao/standards", standards, methods=["GET", "POST"]),
