@@ -24,6 +24,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from engine import idnumber as _idnumber  # noqa: F401 - registers the gb11643 format before any form is compiled
+
 __all__ = [
     "FieldError",
     "FormSchemaError",
@@ -365,7 +367,7 @@ def _message(field: str, keyword: str, value: Any, instance: Any, error: Validat
     if keyword == "pattern":
         return f"{subject} must match the pattern {value!r}."
     if keyword == "format":
-        hint = " (expected YYYY-MM-DD)" if value == "date" else ""
+        hint = " (expected YYYY-MM-DD)" if value == "date" else f": {error.cause}" if error.cause else ""
         return f"{subject} is not a valid {value}{hint}."
     if keyword == "minItems":
         return f"{subject} must contain at least {value} item{'s' if value != 1 else ''}."

@@ -139,7 +139,7 @@ def test_delegated_case_intake_to_township_approval(page: Any, live_server: str,
     page.locator("#f-materials_complete").check()
     page.locator("#f-opinion").fill("材料齐全，予以受理")
     page.get_by_role("button", name="提交").click()
-    expect(page.locator("#f-applicant_id_number-error")).to_contain_text("「申请人公民身份号码」的格式不正确")
+    expect(page.locator("#f-applicant_id_number-error")).to_contain_text("「申请人公民身份号码」校验位不正确")
     screenshot(page, "dibao-accept-id-error")
     page.locator("#f-applicant_id_number").fill(APPLICANT_ID)
     submit(page)

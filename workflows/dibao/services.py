@@ -13,7 +13,6 @@ from typing import Any
 
 from engine.models import OrgUnit
 from engine.runtime import Engine
-from workflows.dibao import idnumber  # noqa: F401 - registers the gb11643 form format
 from workflows.dibao.amount import DEFAULT_BANDS, SPECIAL_GROUPS, Member, compute_allowance
 from workflows.dibao.cases import make_tracker
 from workflows.dibao.models import AssistanceStandard, CountyBands, CountyMethod
