@@ -341,11 +341,13 @@ async def post_audit(request: Request, actor: Actor) -> Response:
     audits = await PostAudit.filter(county_code__in=[c.code for c in counties]).prefetch_related("case").order_by(
         "-period", "township_code")
     draws = {d.id: d for d in await DrawRecord.filter(id__in={a.draw_id for a in audits if a.draw_id})}
+    notices = {c.audit_id: c for c in await PaymentChange.filter(audit_id__in=[a.id for a in audits
+                                                                               if a.outcome == "corrected"])}
     names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
     return page(request, "dibao_post_audit.html", {
         "audits": audits, "draws": draws, "names": names, "counties": counties, "error": error,
         "outcomes": OUTCOMES, "default_period": f"{now.astimezone(SHANGHAI):%Y-%m}",
-        "change_kinds": PAYMENT_CHANGES}, status_code=status)
+        "change_kinds": PAYMENT_CHANGES, "notices": notices}, status_code=status)
 
 
 async def _methods_view(request: Request, actor: Actor, errors: dict[str, str], values: dict[str, str],

@@ -62,6 +62,9 @@ async def test_changes_drive_the_ledger_the_notices_and_a_change_notice(api: Api
     file = (await api.client.get(f"/dibao/cases/{stopped}")).text
     assert "已停发(自 2026-06-01 起)" in file and f"/changes/{stop.id}/notice" in file
 
+    audits = (await api.client.get("/dibao/post-audit")).text  # the audit outcome links its notice
+    assert f"/dibao/cases/{adjusted}/changes/{change.id}/notice" in audits
+
     # A change of another case, a bad id, and a user outside the case's county: no notice.
     assert (await api.client.get(f"/dibao/cases/{adjusted}/changes/{stop.id}/notice")).status_code == 404
     assert (await api.client.get(f"/dibao/cases/{adjusted}/changes/x1/notice")).status_code == 404
