@@ -24,6 +24,7 @@ from web.xlsx import xlsx_response
 from workflows.common.models import DrawRecord
 from workflows.dibao.amount import DEFAULT_BANDS, MAX_BANDS, band_ranges, describe_bands, parse_bands
 from workflows.dibao.casefile import (
+    amount_on,
     current_amount,
     file_access,
     file_json,
@@ -292,13 +293,22 @@ async def intake_notice(request: Request, actor: Actor) -> Response:
 
 
 async def publication(request: Request) -> Response:
-    """Public list (no login) of approved households: name, household size and amount only (低保办法 24)."""
+    """Public list (no login) of approved households: name, household size and amount only (低保办法 24).
+
+    The amount is the one in force today after recorded payment changes; a household whose payment has been
+    stopped is no longer listed from the stop date."""
     county = request.query_params.get("county", "")
     qs = DibaoCase.filter(decision="approve").exclude(closed_at=None)
     if county:
         qs = qs.filter(county_code=county)
-    rows = await qs.order_by("township_code", "business_key").values(
-        "applicant_name", "household_size", "monthly_amount", "township_code")
+    cases = await qs.order_by("township_code", "business_key")
+    changes: dict[str, list[PaymentChange]] = {}
+    for change in await PaymentChange.filter(case_id__in=[c.instance_id for c in cases]).order_by("created_at", "id"):
+        changes.setdefault(change.case_id, []).append(change)
+    today = request.app.state.ctx.engine.clock.now().astimezone(SHANGHAI).date()
+    rows = [{"applicant_name": c.applicant_name, "household_size": c.household_size, "monthly_amount": amount,
+             "township_code": c.township_code} for c in cases
+            if (amount := amount_on(c, changes.get(c.instance_id, []), today)) is not None]
     names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
     return page(request, "dibao_publication.html", {"rows": rows, "names": names, "county": county,
                                                     "counties": await OrgUnit.filter(level="county").order_by("code")})

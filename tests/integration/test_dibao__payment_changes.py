@@ -4,6 +4,7 @@ reason and the 复议/诉讼 rights. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import browser_login
@@ -61,6 +62,15 @@ async def test_changes_drive_the_ledger_the_notices_and_a_change_notice(api: Api
     assert "家庭人均收入已超过当地标准" in doc.text and "申请行政复议" in doc.text
     file = (await api.client.get(f"/dibao/cases/{stopped}")).text
     assert "已停发(自 2026-06-01 起)" in file and f"/changes/{stop.id}/notice" in file
+
+    public = (await api.client.get("/dibao/publication")).text  # before the changes take effect
+    assert public.count("<td>990.00</td>") == 2 and "<td>500.00</td>" not in public
+    api.clock.set(datetime(2026, 5, 1, 0, 30, tzinfo=UTC))  # 08:30 on 1 May in Shanghai: the adjustment applies
+    public = (await api.client.get("/dibao/publication")).text
+    assert public.count("<td>990.00</td>") == 1 and public.count("<td>500.00</td>") == 1
+    api.clock.set(datetime(2026, 6, 1, 0, 30, tzinfo=UTC))  # stopped from 1 June: no longer listed
+    public = (await api.client.get("/dibao/publication")).text
+    assert "<td>990.00</td>" not in public and public.count("<td>500.00</td>") == 1
 
     audits = (await api.client.get("/dibao/post-audit")).text  # the audit outcome links its notice
     assert f"/dibao/cases/{adjusted}/changes/{change.id}/notice" in audits

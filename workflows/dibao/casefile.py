@@ -120,6 +120,15 @@ def payment_schedule(case: DibaoCase, changes: list[PaymentChange]) -> list[Paym
     return periods
 
 
+def amount_on(case: DibaoCase, changes: list[PaymentChange], day: date) -> Decimal | None:
+    """The monthly amount in force on `day`: after the latest recorded change that has taken effect by then
+    (None once stopped), else the decided amount."""
+    in_force = [c for c in changes if c.effective_from <= day]
+    if not in_force:
+        return case.monthly_amount
+    return None if in_force[-1].kind == "stop" else in_force[-1].new_amount
+
+
 def current_amount(case: DibaoCase, changes: list[PaymentChange]) -> Decimal | None:
     """The monthly amount after the latest recorded change (0 once stopped)."""
     if not changes:
