@@ -367,7 +367,9 @@ def _message(field: str, keyword: str, value: Any, instance: Any, error: Validat
     if keyword == "pattern":
         return f"{subject} must match the pattern {value!r}."
     if keyword == "format":
-        hint = " (expected YYYY-MM-DD)" if value == "date" else f": {error.cause}" if error.cause else ""
+        hint = " (expected YYYY-MM-DD)" if value == "date" else ""
+        if value == "gb11643" and error.cause:  # engine/idnumber.py says why: shape, birth date or check character
+            hint = f": {error.cause}"
         return f"{subject} is not a valid {value}{hint}."
     if keyword == "minItems":
         return f"{subject} must contain at least {value} item{'s' if value != 1 else ''}."
