@@ -24,6 +24,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from engine import idnumber as _idnumber  # noqa: F401 - registers the gb11643 format before any form is compiled
+
 __all__ = [
     "FieldError",
     "FormSchemaError",
@@ -366,6 +368,8 @@ def _message(field: str, keyword: str, value: Any, instance: Any, error: Validat
         return f"{subject} must match the pattern {value!r}."
     if keyword == "format":
         hint = " (expected YYYY-MM-DD)" if value == "date" else ""
+        if value == "gb11643" and error.cause:  # engine/idnumber.py says why: shape, birth date or check character
+            hint = f": {error.cause}"
         return f"{subject} is not a valid {value}{hint}."
     if keyword == "minItems":
         return f"{subject} must contain at least {value} item{'s' if value != 1 else ''}."

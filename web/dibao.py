@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
@@ -19,13 +20,18 @@ from web.admin import admin_required
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
 from web.render import flash, page
+from web.xlsx import xlsx_response
 from workflows.common.models import DrawRecord
+from workflows.dibao.amount import DEFAULT_BANDS, MAX_BANDS, band_ranges, describe_bands, parse_bands
 from workflows.dibao.casefile import (
+    amount_on,
     current_amount,
     file_access,
     file_json,
     in_scope,
     log_view,
+    pay_from,
+    payment_schedule,
     record_correction,
     summary_json,
 )
@@ -38,6 +44,7 @@ from workflows.dibao.models import (
     PAYMENT_CHANGES,
     AssistanceStandard,
     CaseFileView,
+    CountyBands,
     CountyMethod,
     Delegation,
     DibaoCase,
@@ -171,11 +178,18 @@ async def cases(request: Request, actor: Actor) -> Response:
     else:
         qs = qs.filter(closed_at=None)
     rows = await qs.order_by("deadline_at", "business_key").limit(500)
+    changes: dict[str, list[PaymentChange]] = {}
+    for change in await PaymentChange.filter(case_id__in=[r.instance_id for r in rows if r.decision == "approve"]
+                                             ).order_by("created_at", "id"):
+        changes.setdefault(change.case_id, []).append(change)
+    current = {r.instance_id: schedule[-1] for r in rows if (schedule := payment_schedule(r, changes.get(
+        r.instance_id, [])))}
     names = dict(await OrgUnit.filter(code__in={r.township_code for r in rows if r.township_code}).values_list(
         "code", "name"))
     return page(request, "dibao_cases.html", {
         "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
-        "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number})
+        "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number, "current": current,
+        "can_view_log": bool(VIEW_LOG_ROLES & actor.roles)})
 
 
 @login_required
@@ -199,6 +213,7 @@ async def case_file(request: Request, actor: Actor) -> Response:
     return page(request, "dibao_case.html", {
         "case": case, "names": names, "deadline": effective_deadline(case), "now": now, "decisions": DECISIONS,
         "changes": changes, "change_kinds": PAYMENT_CHANGES, "current": current_amount(case, changes),
+        "schedule": payment_schedule(case, changes),
         "audits": audits, "outcomes": OUTCOMES, "views": views, "basis": basis, "relations": RELATIONS})
 
 
@@ -232,9 +247,28 @@ async def notice(request: Request, actor: Actor) -> Response:
     instance = await request.app.state.ctx.engine.get_instance(case.instance_id)
     org = await OrgUnit.get_or_none(code=case.county_code or "")
     decided = case.decided_at.astimezone(SHANGHAI) if case.decided_at else None
-    pay_from = date(decided.year + (decided.month == 12), decided.month % 12 + 1, 1) if decided else None
+    changes = await PaymentChange.filter(case_id=case.instance_id).order_by("created_at", "id")
     return page(request, "dibao_notice.html", {"case": case, "data": instance.data, "county": org,
-                                               "decided": decided, "pay_from": pay_from})
+                                               "decided": decided, "pay_from": pay_from(case),
+                                               "schedule": payment_schedule(case, changes)})
+
+
+@login_required
+async def change_notice(request: Request, actor: Actor) -> Response:
+    """变更通知书 of one payment change (停发 / 调整金额): amounts, date, reason, 复议/诉讼 rights; printable."""
+    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    if case is None or not case.org_path.startswith(actor.org_path):
+        raise HTTPException(404, "案件不存在。")
+    raw = request.path_params["change_id"]
+    change = await PaymentChange.get_or_none(id=int(raw), case_id=case.instance_id) \
+        if raw.isdigit() and len(raw) < 10 else None
+    if change is None:
+        raise HTTPException(404, "该保障金变更不存在。")
+    audit = await PostAudit.get_or_none(id=change.audit_id) if change.audit_id else None
+    org = await OrgUnit.get_or_none(code=case.county_code or "")
+    return page(request, "dibao_change_notice.html", {
+        "case": case, "change": change, "audit": audit, "county": org,
+        "issued": change.created_at.astimezone(SHANGHAI)})
 
 
 @login_required
@@ -259,13 +293,22 @@ async def intake_notice(request: Request, actor: Actor) -> Response:
 
 
 async def publication(request: Request) -> Response:
-    """Public list (no login) of approved households: name, household size and amount only (低保办法 24)."""
+    """Public list (no login) of approved households: name, household size and amount only (低保办法 24).
+
+    The amount is the one in force today after recorded payment changes; a household whose payment has been
+    stopped is no longer listed from the stop date."""
     county = request.query_params.get("county", "")
     qs = DibaoCase.filter(decision="approve").exclude(closed_at=None)
     if county:
         qs = qs.filter(county_code=county)
-    rows = await qs.order_by("township_code", "business_key").values(
-        "applicant_name", "household_size", "monthly_amount", "township_code")
+    cases = await qs.order_by("township_code", "business_key")
+    changes: dict[str, list[PaymentChange]] = {}
+    for change in await PaymentChange.filter(case_id__in=[c.instance_id for c in cases]).order_by("created_at", "id"):
+        changes.setdefault(change.case_id, []).append(change)
+    today = request.app.state.ctx.engine.clock.now().astimezone(SHANGHAI).date()
+    rows = [{"applicant_name": c.applicant_name, "household_size": c.household_size, "monthly_amount": amount,
+             "township_code": c.township_code} for c in cases
+            if (amount := amount_on(c, changes.get(c.instance_id, []), today)) is not None]
     names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
     return page(request, "dibao_publication.html", {"rows": rows, "names": names, "county": county,
                                                     "counties": await OrgUnit.filter(level="county").order_by("code")})
@@ -308,11 +351,29 @@ async def post_audit(request: Request, actor: Actor) -> Response:
     audits = await PostAudit.filter(county_code__in=[c.code for c in counties]).prefetch_related("case").order_by(
         "-period", "township_code")
     draws = {d.id: d for d in await DrawRecord.filter(id__in={a.draw_id for a in audits if a.draw_id})}
+    notices = {c.audit_id: c for c in await PaymentChange.filter(audit_id__in=[a.id for a in audits
+                                                                               if a.outcome == "corrected"])}
     names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
     return page(request, "dibao_post_audit.html", {
         "audits": audits, "draws": draws, "names": names, "counties": counties, "error": error,
         "outcomes": OUTCOMES, "default_period": f"{now.astimezone(SHANGHAI):%Y-%m}",
-        "change_kinds": PAYMENT_CHANGES}, status_code=status)
+        "change_kinds": PAYMENT_CHANGES, "notices": notices}, status_code=status)
+
+
+async def _methods_view(request: Request, actor: Actor, errors: dict[str, str], values: dict[str, str],
+                        band_errors: list[str], band_values: dict[str, str], status: int) -> Response:
+    counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
+    codes = [c.code for c in counties]
+    rows = await CountyMethod.filter(county_code__in=codes).order_by("county_code", "-effective_from", "-id")
+    band_rows = await CountyBands.filter(county_code__in=codes).order_by("county_code", "-effective_from", "-id")
+    if not band_values:  # the form starts from the default table
+        band_values = {f"{k}_{i}": r[k] for i, r in enumerate(band_ranges(DEFAULT_BANDS))
+                       for k in ("from", "to", "pay")}
+    return page(request, "dibao_methods.html", {
+        "rows": rows, "counties": counties, "names": {c.code: c.name for c in counties}, "errors": errors,
+        "values": values, "methods": METHODS, "band_rows": band_rows, "band_errors": band_errors,
+        "band_values": band_values, "band_slots": range(MAX_BANDS), "default_bands": describe_bands(DEFAULT_BANDS)},
+        status_code=status)
 
 
 @admin_required
@@ -321,8 +382,8 @@ async def methods_page(request: Request, actor: Actor) -> Response:
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     status = 200
-    counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
     if request.method == "POST":
+        counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
         form = await request.form()
         values = {k: str(form.get(k, "")) for k in ("county_code", "method", "effective_from", "document_no")}
         if values["county_code"] not in {c.code for c in counties}:
@@ -343,11 +404,89 @@ async def methods_page(request: Request, actor: Actor) -> Response:
             flash(request, "已登记计算方法。此后核定金额的案件按新方法计算。")
             return RedirectResponse("/dibao/methods", status_code=303)
         status = 422
-    rows = await CountyMethod.filter(county_code__in=[c.code for c in counties]).order_by("county_code",
-                                                                                         "-effective_from", "-id")
-    return page(request, "dibao_methods.html", {
-        "rows": rows, "counties": counties, "names": {c.code: c.name for c in counties}, "errors": errors,
-        "values": values, "methods": METHODS}, status_code=status)
+    return await _methods_view(request, actor, errors, values, [], {}, status)
+
+
+@admin_required
+async def bands_page(request: Request, actor: Actor) -> Response:
+    """分档表: per county, from a date, validated (contiguous, ascending, shares between 0 and 1)."""
+    counties = await authz.visible_org_units(actor).filter(level="county").order_by("path")
+    form = await request.form()
+    keys = ["county_code", "effective_from", "document_no"] + [f"{k}_{i}" for i in range(MAX_BANDS)
+                                                               for k in ("from", "to", "pay")]
+    values = {k: str(form.get(k, ""))[:100] for k in keys}
+    errors: list[str] = []
+    if values["county_code"] not in {c.code for c in counties}:
+        errors.append("请选择您管理范围内的县(区)。")
+    start = _date(values["effective_from"])
+    if start is None:
+        errors.append("请填写有效的生效日期(YYYY-MM-DD)。")
+    bands, band_errors = parse_bands([(values[f"from_{i}"], values[f"to_{i}"], values[f"pay_{i}"])
+                                      for i in range(MAX_BANDS)])
+    errors += band_errors
+    if errors:
+        return await _methods_view(request, actor, {}, {}, errors, values, 422)
+    await CountyBands.create(county_code=values["county_code"], effective_from=start, bands=band_ranges(bands),
+                             document_no=values["document_no"].strip(), created_by=actor.username)
+    for refresh in request.app.state.ctx.refreshers:
+        await refresh()
+    flash(request, "已登记分档表。决定日在生效日期及以后、采用分档法的案件按此表核定金额。")
+    return RedirectResponse("/dibao/methods", status_code=303)
+
+
+VIEW_LOG_ROLES = authz.SUPERVISOR_ROLES | {"township_reviewer"}
+VIEW_LOG_PAGE = 200
+VIEW_LOG_EXPORT_MAX = 20000
+BASES = {"supervisor": "上级审核", "actor": "本案经办"}
+CHANNELS = {"web": "网页", "api": "接口"}
+
+
+@login_required
+async def view_log(request: Request, actor: Actor) -> Response:
+    """档案查阅记录: views of household files of cases in the supervisor's scope, by viewer and date; XLSX."""
+    if not VIEW_LOG_ROLES & actor.roles:
+        raise HTTPException(403, "只有审核人员和上级管理人员可以查看档案查阅记录。")
+    q = request.query_params
+    viewer = q.get("viewer", "").strip()[:64]
+    errors: dict[str, str] = {}
+    day_from, day_to = (_date(q.get(k)) if q.get(k) else None for k in ("from", "to"))
+    if q.get("from") and day_from is None:
+        errors["from"] = "起始日期无效,请按 YYYY-MM-DD 填写。"
+    if q.get("to") and day_to is None:
+        errors["to"] = "截止日期无效,请按 YYYY-MM-DD 填写。"
+    if day_from and day_to and day_to < day_from:
+        errors["to"] = "截止日期不能早于起始日期。"
+    scoped = CaseFileView.filter(case__org_path__startswith=actor.org_path)
+    qs = scoped
+    if viewer:
+        qs = qs.filter(viewer=viewer)
+    if day_from and "from" not in errors:
+        qs = qs.filter(viewed_at__gte=datetime.combine(day_from, time(0), SHANGHAI))
+    if day_to and not errors.get("to"):
+        qs = qs.filter(viewed_at__lt=datetime.combine(day_to + timedelta(days=1), time(0), SHANGHAI))
+    export = q.get("format") == "xlsx"
+    if export and errors:
+        raise HTTPException(400, next(iter(errors.values())))
+    total = await qs.count()
+    rows = await qs.select_related("case").order_by("-viewed_at", "-id").limit(
+        VIEW_LOG_EXPORT_MAX if export else VIEW_LOG_PAGE)
+    codes = {r.viewer_org for r in rows} | {r.case.township_code for r in rows if r.case.township_code}
+    names = dict(await OrgUnit.filter(code__in=sorted(codes)).values_list("code", "name"))
+    if export:
+        return xlsx_response("dibao-case-file-views.xlsx", "档案查阅记录",
+                             ["查阅时间", "查阅人", "所属单位", "业务编号", "申请人", "乡镇(街道)", "查阅依据", "渠道"],
+                             [[f"{r.viewed_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}", r.viewer,
+                               names.get(r.viewer_org, r.viewer_org), r.case.business_key or r.case_id,
+                               r.case.applicant_name or "", names.get(r.case.township_code or "", ""),
+                               BASES.get(r.basis, r.basis), CHANNELS.get(r.channel, r.channel)] for r in rows])
+    viewers = sorted({str(v) for v in await scoped.distinct().values_list("viewer", flat=True)})
+    return page(request, "dibao_views.html", {
+        "rows": rows, "total": total, "names": names, "viewers": viewers, "errors": errors,
+        "values": {"viewer": viewer, "from": q.get("from", "")[:10], "to": q.get("to", "")[:10]},
+        "bases": BASES, "channels": CHANNELS, "limit": VIEW_LOG_PAGE,
+        "export_query": urlencode({k: v for k, v in (("viewer", viewer), ("from", q.get("from", "")[:10]),
+                                                     ("to", q.get("to", "")[:10])) if v} | {"format": "xlsx"})},
+        status_code=400 if errors else 200)
 
 
 # The page's Chinese messages, as precise codes and English messages for the API.
@@ -436,9 +575,12 @@ routes = [
     Route("/dibao/cases/{instance_id}/extend", extend, methods=["POST"]),
     Route("/dibao/cases/{instance_id}/notice", notice),
     Route("/dibao/cases/{instance_id}/notice/{kind}", intake_notice),
+    Route("/dibao/cases/{instance_id}/changes/{change_id}/notice", change_notice),
     Route("/dibao/publication", publication),
+    Route("/dibao/views", view_log),
     Route("/dibao/post-audit", post_audit, methods=["GET", "POST"]),
     Route("/dibao/delegations", delegations, methods=["GET", "POST"]),
     Route("/dibao/standards", standards, methods=["GET", "POST"]),
     Route("/dibao/methods", methods_page, methods=["GET", "POST"]),
+    Route("/dibao/methods/bands", bands_page, methods=["POST"]),
 ]

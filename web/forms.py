@@ -24,6 +24,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from engine import idnumber
 from engine.forms import FieldError, primary_type, resolve_ref, subschema_at
 
 __all__ = ["coerce_form", "error_message_zh", "render_form"]
@@ -765,6 +766,13 @@ _FORMAT_PHRASES = {
     "uri": "不是有效的网址",
 }
 
+# 公民身份号码 (format gb11643): the reason engine/idnumber.py gives, in Chinese.
+_ID_NUMBER_PHRASES = {
+    idnumber.BAD_CHECK_CHARACTER: "校验位不正确(第 18 位与前 17 位不符),请核对号码",
+    idnumber.BAD_BIRTH_DATE: "中的出生日期不存在,请核对号码",
+    idnumber.BAD_SHAPE: "应为 18 位(前 17 位为数字,末位为数字或大写 X)",
+}
+
 
 def error_message_zh(error: FieldError, schema: Mapping[str, Any]) -> str:
     """A Simplified Chinese message naming the field by its schema title."""
@@ -797,6 +805,8 @@ def error_message_zh(error: FieldError, schema: Mapping[str, Any]) -> str:
         return f"{label}{limits[code]} {_form_value(node[code])}"
     if code == "multipleOf" and _is_number(node.get(code)):
         return f"{label}必须是 {_form_value(node[code])} 的整数倍"
+    if code == "format" and node.get("format") == "gb11643":
+        return label + next((p for reason, p in _ID_NUMBER_PHRASES.items() if reason in error.message), "的格式不正确")
     if code == "format":
         return f"{label}{_FORMAT_PHRASES.get(str(node.get('format')), '的格式不正确')}"
     if code == "minLength" and isinstance(node.get("minLength"), int):

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def mask_id(value: str) -> str:
-    return value[:6] + "*" * 8 + value[-4:] if len(value) == 18 else "*" * len(value)
+from engine.idnumber import mask_id_number as mask_id
 
 
 def mask_id_numbers(data: Any) -> Any:

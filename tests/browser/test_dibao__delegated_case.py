@@ -108,7 +108,7 @@ def test_delegated_case_intake_to_township_approval(page: Any, live_server: str,
     page.get_by_label("生效日期").fill("2020-01-01")
     page.get_by_role("button", name="登记").click()
     expect(page.locator(".flash-success")).to_contain_text("已登记计算方法")
-    expect(page.locator("table.list")).to_contain_text("差额法")
+    expect(page.locator("table.list").first).to_contain_text("差额法")  # the methods (the band tables follow)
     screenshot(page, "dibao-methods")
     logout(page)
 
@@ -139,7 +139,7 @@ def test_delegated_case_intake_to_township_approval(page: Any, live_server: str,
     page.locator("#f-materials_complete").check()
     page.locator("#f-opinion").fill("材料齐全，予以受理")
     page.get_by_role("button", name="提交").click()
-    expect(page.locator("#f-applicant_id_number-error")).to_contain_text("「申请人公民身份号码」的格式不正确")
+    expect(page.locator("#f-applicant_id_number-error")).to_contain_text("「申请人公民身份号码」校验位不正确")
     screenshot(page, "dibao-accept-id-error")
     page.locator("#f-applicant_id_number").fill(APPLICANT_ID)
     submit(page)
@@ -236,5 +236,19 @@ def test_delegated_case_intake_to_township_approval(page: Any, live_server: str,
     expect(page.locator("section", has_text="保障金变更记录")).to_contain_text("660.00")
     expect(page.locator("section", has_text="档案查看记录")).to_contain_text("th_reviewer")  # the earlier view
     screenshot(page, "dibao-case-file-corrected")
+    # The change has its printable 变更通知书 (amounts, date, reason, appeal rights).
+    page.locator("section", has_text="保障金变更记录").get_by_role("link", name="变更通知书").click()
+    page.wait_for_url(re.compile(r"/changes/[0-9]+/notice$"))
+    expect(page.locator("article")).to_contain_text("调整为每月 660.00 元")
+    expect(page.locator("article")).to_contain_text("2027 年 1 月 1 日")
+    expect(page.locator("article")).to_contain_text("申请行政复议")
+    screenshot(page, "dibao-change-notice")
+    # The county's view log across its cases: the township reviewer's view of this file is listed.
+    page.goto("/dibao/cases")
+    page.get_by_role("link", name="档案查阅记录").click()
+    page.get_by_label("查阅人").select_option("th_reviewer")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("table.list tbody tr", has_text=KEY).first).to_contain_text("本案经办")
+    screenshot(page, "dibao-view-log")
     assert missing == []
     assert not [e for e in page.errors if "Failed to load resource" not in e], page.errors  # the 422 is wanted

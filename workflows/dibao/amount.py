@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 COUNTED = {"wage": "工资性收入", "business": "经营净收入", "property": "财产净收入", "transfer": "转移净收入",
            "other": "其他收入"}
@@ -31,6 +31,70 @@ DEFAULT_BANDS: tuple[tuple[Decimal, Decimal], ...] = (
     (Decimal("0.75"), Decimal("0.40")), (Decimal("1.00"), Decimal("0.15")),
 )
 CENT = Decimal("0.01")
+MAX_BANDS = 8
+
+
+def band_ranges(bands: Sequence[tuple[Decimal, Decimal]]) -> list[dict[str, str]]:
+    """(upper, pay) bands as the stored rows: each band starts where the previous one ends, the first at 0."""
+    rows, lower = [], Decimal("0")
+    for upper, pay in bands:
+        rows.append({"from": str(lower), "to": str(upper), "pay": str(pay)})
+        lower = upper
+    return rows
+
+
+def parse_bands(rows: Sequence[tuple[str, str, str]]) -> tuple[list[tuple[Decimal, Decimal]], list[str]]:
+    """Validate a band table entered as (from, to, pay) shares of S; blank rows are skipped.
+
+    Returns the (upper, pay) bands and the Chinese error messages (empty when valid). The bands must start at 0,
+    each begin where the previous one ends (contiguous), rise strictly, end at 1 (the standard itself) and pay a
+    share between 0 and 1.
+    """
+    errors: list[str] = []
+    parsed: list[tuple[int, Decimal, Decimal, Decimal]] = []
+    for n, row in enumerate(rows, start=1):
+        if not any(v.strip() for v in row):
+            continue
+        values: list[Decimal] = []
+        for label, raw in zip(("下限", "上限", "发放比例"), row, strict=True):
+            try:
+                value = Decimal(raw.strip())
+                if not value.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                errors.append(f"第 {n} 档的{label}应为 0 到 1 之间的数字(占保障标准 S 的比例)。")
+                break
+            values.append(value)
+        else:
+            parsed.append((n, values[0], values[1], values[2]))
+    if errors:
+        return [], errors
+    if not parsed:
+        return [], ["请至少填写一个档位。"]
+    if len(parsed) > MAX_BANDS:
+        errors.append(f"档位不能超过 {MAX_BANDS} 个。")
+    previous: Decimal | None = None
+    for n, lower, upper, pay in parsed:
+        if previous is None and lower != 0:
+            errors.append(f"第 {n} 档的下限应为 0(第一档从人均收入 0 元起)。")
+        if previous is not None and lower != previous:
+            errors.append(f"第 {n} 档的下限 {lower} 应等于上一档的上限 {previous}(档位须首尾相接,不能有空档或重叠)。")
+        if upper <= lower:
+            errors.append(f"第 {n} 档的上限 {upper} 应大于下限 {lower}(档位须从低到高排列)。")
+        if upper > 1:
+            errors.append(f"第 {n} 档的上限不能超过 1(人均收入达到保障标准即不符合条件)。")
+        if pay < 0 or pay > 1:
+            errors.append(f"第 {n} 档的发放比例应在 0 到 1 之间(金额不能为负)。")
+        previous = upper
+    if previous is not None and previous != 1 and not any("上限不能超过 1" in e for e in errors):
+        errors.append(f"最后一档的上限应为 1(覆盖到保障标准 S),现为 {previous}。")
+    if errors:
+        return [], errors
+    return [(upper, pay) for _, _, upper, pay in parsed], []
+
+
+def describe_bands(bands: Sequence[tuple[Decimal, Decimal]]) -> str:
+    return ",".join(f"[{r['from']}S, {r['to']}S) 发 {r['pay']}S" for r in band_ranges(bands))
 
 
 def money(value: Decimal | int | float | str) -> Decimal:
@@ -68,7 +132,7 @@ class AllowanceResult:
 
 def compute_allowance(members: Sequence[Member], standard: Decimal, *, method: str = "gap",
                       bands: Sequence[tuple[Decimal, Decimal]] = DEFAULT_BANDS, k: Decimal = Decimal("0.10"),
-                      standard_label: str = "") -> AllowanceResult:
+                      standard_label: str = "", bands_label: str = "") -> AllowanceResult:
     if not members:
         raise ValueError("a household has at least one member")
     if method not in ("gap", "banded"):
@@ -101,9 +165,13 @@ def compute_allowance(members: Sequence[Member], standard: Decimal, *, method: s
         base = money((S - per_capita) * covered)
         steps.append(f"差额法:({S} − {per_capita}) × {covered} = {base} 元")
     else:
-        share = next((pay for upper, pay in bands if per_capita < money(upper * S)), bands[-1][1])
+        index = next((i for i, (upper, _) in enumerate(bands) if per_capita < money(upper * S)), len(bands) - 1)
+        lower, (upper, share) = (bands[index - 1][0] if index else Decimal("0")), bands[index]
         base = money(share * S * covered)
-        steps.append(f"分档法:人均收入落入档位,按 {share} × S 计发:{share} × {S} × {covered} = {base} 元")
+        table = f"分档表:{bands_label or '默认分档表'}({describe_bands(bands)})"
+        steps.append(f"分档法,{table}")
+        steps.append(f"分档法:人均收入 {per_capita} 元落入第 {index + 1} 档 [{lower}S, {upper}S),按 {share} × S 计发:"
+                     f"{share} × {S} × {covered} = {base} 元")
     qualifying = [(m.name, g) for m in members if m.covered for g in m.special if g in SPECIAL_GROUPS]
     per_member = {m.name for m in members if m.covered and any(g in SPECIAL_GROUPS for g in m.special)}
     uplift = money(k * S * len(per_member))

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -90,6 +92,43 @@ async def file_json(case: DibaoCase, deadline: datetime | None, supervisor: bool
     return body
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def pay_from(case: DibaoCase) -> date | None:
+    """Payment starts with the month after the decision (the 确认通知书 says so)."""
+    if case.decided_at is None:
+        return None
+    decided = case.decided_at.astimezone(SHANGHAI)
+    return date(decided.year + (decided.month == 12), decided.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class PaymentPeriod:
+    start: date
+    amount: Decimal | None  # None: stopped (已停发)
+    change: PaymentChange | None  # None: the decision itself
+
+
+def payment_schedule(case: DibaoCase, changes: list[PaymentChange]) -> list[PaymentPeriod]:
+    """The monthly amount from the first payment month, then after each recorded change (in recording order)."""
+    start = pay_from(case)
+    if case.decision != "approve" or start is None:
+        return []
+    periods = [PaymentPeriod(start, case.monthly_amount, None)]
+    periods += [PaymentPeriod(c.effective_from, None if c.kind == "stop" else c.new_amount, c) for c in changes]
+    return periods
+
+
+def amount_on(case: DibaoCase, changes: list[PaymentChange], day: date) -> Decimal | None:
+    """The monthly amount in force on `day`: after the latest recorded change that has taken effect by then
+    (None once stopped), else the decided amount."""
+    in_force = [c for c in changes if c.effective_from <= day]
+    if not in_force:
+        return case.monthly_amount
+    return None if in_force[-1].kind == "stop" else in_force[-1].new_amount
+
+
 def current_amount(case: DibaoCase, changes: list[PaymentChange]) -> Decimal | None:
     """The monthly amount after the latest recorded change (0 once stopped)."""
     if not changes:
@@ -119,6 +158,9 @@ async def record_correction(audit: PostAudit, kind: str, new_amount: str, effect
         start = date.fromisoformat(effective_from.strip())
     except ValueError:
         raise ValueError("请填写有效的生效日期(YYYY-MM-DD)。") from None
+    first = pay_from(case)
+    if first is not None and start < first:
+        raise ValueError(f"生效日期不能早于保障金起始发放日期 {first.isoformat()}。")
     if len(reason.strip()) < 4:
         raise ValueError("请填写纠正理由(至少 4 个字)。")
     if audit.outcome is not None:

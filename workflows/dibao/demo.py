@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from engine.clock import FakeClock
 from engine.models import HumanTask
 from engine.runtime import Engine
-from workflows.dibao.models import CountyMethod, Delegation
+from workflows.dibao.amount import band_ranges
+from workflows.dibao.models import CountyBands, CountyMethod, Delegation
 from workflows.dibao.routing import PROCESS_KEY
 
 OPINION = "经审查,情况属实,同意。"
@@ -84,6 +86,10 @@ async def seed(engine: Engine, clock: FakeClock, org_unit: str = "511402001", ac
     if not await CountyMethod.exists(county_code="511421"):  # 仁寿县 pays by bands; 东坡区 keeps the gap method
         await CountyMethod.create(county_code="511421", method="banded", effective_from=date(2026, 1, 1),
                                   document_no="仁民发〔2026〕1号(演示)", created_by="demo")
+    if not await CountyBands.exists(county_code="511421"):  # 仁寿县's own band table
+        bands = [(Decimal(upper), Decimal(pay)) for upper, pay in (("0.30", "0.85"), ("0.60", "0.55"), ("1", "0.25"))]
+        await CountyBands.create(county_code="511421", effective_from=date(2026, 1, 1), bands=band_ranges(bands),
+                                 document_no="仁民发〔2026〕2号(演示)", created_by="demo")
     started = []
     for household in HOUSEHOLDS:
         instance = await engine.start(PROCESS_KEY, org_unit=org_unit, actor=actor, business_key=household["key"])

@@ -134,6 +134,26 @@ class CountyMethod(Model):
         indexes = [Index(fields=["county_code", "effective_from"])]
 
 
+class CountyBands(Model):
+    """The band table of the banded method of a county from a date, with who set it and when.
+
+    ``bands`` lists the bands in order as ``{"from", "to", "pay"}`` decimal strings, each a share of the standard S:
+    a per-capita income in [from × S, to × S) is paid pay × S per covered member.
+    """
+
+    id = fields.IntField(primary_key=True)
+    county_code = fields.CharField(max_length=32)
+    effective_from = fields.DateField()
+    bands: list[dict[str, str]] = fields.JSONField()  # type: ignore[assignment]
+    document_no = fields.CharField(max_length=100, default="")
+    created_by = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "dibao_county_bands"
+        indexes = [Index(fields=["county_code", "effective_from"])]
+
+
 PAYMENT_CHANGES = {"stop": "停发", "adjust": "调整金额"}
 
 
