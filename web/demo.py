@@ -42,6 +42,8 @@ USERS = [
     ("th_reviewer", "通惠街道审核人", "511402001", ["township_reviewer"]),
     ("dsq_clerk", "大石桥街道经办人", "511402002", ["township_clerk"]),
     ("wl_clerk", "文林街道经办人", "511421001", ["township_clerk"]),
+    ("wl_reviewer", "文林街道审核人", "511421001", ["township_reviewer"]),
+    ("wl_village", "文林幸福社区经办人", "511421001001", ["village_clerk"]),
     ("th_village", "幸福社区经办人", "511402001001", ["village_clerk"]),
     ("pm", "项目管理员", "511400", ["project_manager"]),
     ("so_city", "市社会组织管理局(演示)", "511400", ["so_registrar", "inspector"]),
@@ -148,7 +150,7 @@ async def seed_all() -> list[str]:
     await install_workflows(engine)
     keys = {d.key for d in await ProcessDefinition.all()}
     if "dibao_approval" in keys:
-        report.append(f"demo 低保 cases: {await dibao_demo.seed(engine, clock)}")
+        report.append(f"demo 低保 cases: {await dibao_demo.seed(engine, clock, non_delegated=True)}")
     from workflows.social_org import demo as social_org_demo
 
     report.append(await social_org_demo.seed(engine))

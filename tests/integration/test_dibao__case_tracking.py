@@ -66,3 +66,18 @@ async def test_extension_needs_a_reason_and_happens_once(dibao_engine: tuple[Eng
     assert case.extended_deadline_at == engine.calendar.add_working_days(case.accepted_at, 45)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="不能再次延期"):
         extend_deadline(case, "再次延期理由", engine.calendar, clock.now())
+
+
+async def test_demo_seeds_a_non_delegated_county_in_several_states(dibao_engine: tuple[Engine, FakeClock]) -> None:
+    engine, clock = dibao_engine
+    assert await demo.seed(engine, clock, non_delegated=True) == 4 + len(demo.RS_HOUSEHOLDS)
+    confirmed = await DibaoCase.get(business_key="DB-DEMO-101")
+    assert (confirmed.county_code, confirmed.delegated) == ("511421", False)
+    assert (confirmed.decision, confirmed.decided_by) == ("approve", "rs_county")  # the county, not the township
+    assert confirmed.closed_at is not None and confirmed.deadline_at == engine.calendar.add_working_days(
+        confirmed.accepted_at, 30)  # type: ignore[arg-type]
+    waiting = await DibaoCase.get(business_key="DB-DEMO-102")
+    task = await HumanTask.get(instance_id=waiting.instance_id, bpmn_id="Task_confirm")
+    assert (task.state, task.candidate_role, task.org_unit) == ("READY", "county_reviewer", "511421")
+    investigating = await DibaoCase.get(business_key="DB-DEMO-103")
+    assert investigating.closed_at is None and investigating.decision is None

@@ -15,9 +15,11 @@ from workflows.dibao.routing import PROCESS_KEY
 
 OPINION = "经审查,情况属实,同意。"
 RELATIVE_NOTE = "申请人之女为本村村委会委员,单独登记备案。"
-# The demo user who works each role at 通惠街道 / 东坡区 (see web/demo.py).
+# The demo user who works each role at 通惠街道 / 东坡区 (delegated) and 文林街道 / 仁寿县 (not delegated): web/demo.py.
 ACTORS = {"township_clerk": "th_clerk", "township_reviewer": "th_reviewer", "county_reviewer": "dp_county",
           "village_clerk": "th_village"}
+RS_ACTORS = {"township_clerk": "wl_clerk", "township_reviewer": "wl_reviewer", "county_reviewer": "rs_county",
+             "village_clerk": "wl_village"}
 
 
 def _answers(household: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -64,19 +66,35 @@ HOUSEHOLDS: list[dict[str, Any]] = [
 ]
 
 
+# 仁寿县 (文林街道, 511421001): the county confirms. `after`: steps taken once the 7-day 公示 has ended.
+RS_HOUSEHOLDS: list[dict[str, Any]] = [
+    {"key": "DB-DEMO-101", "applicant": "罗永福", "id_number": "511421196003050022", "hukou": "rural", "income": 120.0,
+     "members": [{"name": "罗永福", "relation": "applicant"}, {"name": "何翠英", "relation": "spouse"}],
+     "stop": 5, "after": 1},
+    {"key": "DB-DEMO-102", "applicant": "曾庆华", "id_number": "511421197811110032", "hukou": "urban", "income": 380.0,
+     "members": [{"name": "曾庆华", "relation": "applicant"}, {"name": "曾小雨", "relation": "child"}],
+     "stop": 5, "after": 0},
+    {"key": "DB-DEMO-103", "applicant": "谢玉兰", "id_number": "511421198907200045", "hukou": "rural", "income": 260.0,
+     "members": [{"name": "谢玉兰", "relation": "applicant"}], "stop": 1, "after": 0},
+]
+
+
 async def _advance(engine: Engine, instance_id: Any, answers: dict[str, dict[str, Any]], steps: int,
-                   actor: str) -> None:
+                   actor: str, actors: dict[str, str] = ACTORS) -> None:
     for _ in range(steps):
         task = await HumanTask.filter(instance_id=instance_id, state="READY",
                                       bpmn_id__in=list(answers)).order_by("created_at").first()
         if task is None:
             return
-        await engine.complete_task(task.id, answers[task.bpmn_id], actor=ACTORS.get(task.candidate_role, actor))
+        await engine.complete_task(task.id, answers[task.bpmn_id], actor=actors.get(task.candidate_role, actor))
 
 
-async def seed(engine: Engine, clock: FakeClock, org_unit: str = "511402001", actor: str = "th_clerk") -> int:
+async def seed(engine: Engine, clock: FakeClock, org_unit: str = "511402001", actor: str = "th_clerk", *,
+               non_delegated: bool = False) -> int:
     """Start the demo households ten days back; then return to today, so the 7-day 公示 of DB-DEMO-004 has
-    ended and it goes on through the county home visit (单独登记备案) to a delegated township confirmation."""
+    ended and it goes on through the county home visit (单独登记备案) to a delegated township confirmation.
+    With `non_delegated`, 文林街道 (仁寿县) households too: one confirmed by the county, one waiting for the
+    county's confirmation, one in investigation."""
     today = clock.now()
     clock.set(today - timedelta(days=10))
     if not await Delegation.exists(county_code="511402"):
@@ -95,8 +113,16 @@ async def seed(engine: Engine, clock: FakeClock, org_unit: str = "511402001", ac
         instance = await engine.start(PROCESS_KEY, org_unit=org_unit, actor=actor, business_key=household["key"])
         await _advance(engine, instance.id, _answers(household), int(household["stop"]), actor)
         started.append((instance.id, household))
+    rs_started = []
+    for household in RS_HOUSEHOLDS if non_delegated else []:
+        instance = await engine.start(PROCESS_KEY, org_unit="511421001", actor="wl_clerk",
+                                      business_key=household["key"])
+        await _advance(engine, instance.id, _answers(household), int(household["stop"]), "wl_clerk", RS_ACTORS)
+        rs_started.append((instance.id, household))
     clock.set(today)
     await engine.wake_due_timers()
     instance_id, household = started[-1]
     await _advance(engine, instance_id, _answers(household), 5, actor)
-    return len(started)
+    for instance_id, household in rs_started:
+        await _advance(engine, instance_id, _answers(household), int(household["after"]), "wl_clerk", RS_ACTORS)
+    return len(started) + len(rs_started)
