@@ -19,7 +19,7 @@ from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FormValidationError
 from engine.models import Attachment, HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
-from web.collab import message_zh, store_of
+from web.collab import display_names, message_zh, store_of
 from web.render import SHANGHAI, flash, is_htmx, page
 from web.xlsx import xlsx_response
 from workflows.cemetery import checklist as cl
@@ -39,7 +39,7 @@ from workflows.cemetery.models import (
 )
 from workflows.cemetery.sales import SalesStatusError, change_status
 from workflows.common.checklist import ChecklistError
-from workflows.common.models import ChecklistRecord
+from workflows.common.models import ChecklistRecord, ChecklistTemplate
 
 STATUS_EDITORS = frozenset({"admin", "city_manager", "county_reviewer"})
 REGISTER_EDITORS = STATUS_EDITORS  # the register is kept by the civil-affairs bureaus, each in its own scope
@@ -357,7 +357,7 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
     cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
     if not authz.can_see_path(actor, cemetery.org_path) and not authz.can_act(actor, task):
         raise HTTPException(404, "检查事项不存在。")
-    template = await cl.ensure_template()
+    template = await cl.template_of(inspection)
     body = template.body
     check_items = [i for i in cl.items_for(body, cemetery.cemetery_type) if i["kind"] == "check"]
     actionable = authz.can_act(actor, task)
@@ -494,7 +494,7 @@ async def inspection_report(request: Request, actor: Actor) -> Response:
         .prefetch_related("template")}
     onsite = records.get(inspection.checklist_record_id or 0)
     acceptance = records.get(inspection.acceptance_record_id or 0)
-    template = onsite.template if onsite else await cl.ensure_template()
+    template = onsite.template if onsite else await cl.template_of(inspection)
     items = {i["code"]: i for i in template.body["items"]}
     orgs = {o.code: o.name for o in await OrgUnit.filter(code__in=[cemetery.county_code, cemetery.township_code])}
     shots = photos.by_target(await photos.photos_of_record(onsite.id)) if onsite else {}
@@ -539,8 +539,70 @@ async def export_results(request: Request, actor: Actor) -> Response:
         "实测墓位数", "超标墓位数", "整改中", "已验收", "整改期限", "逾期督办", "销售状态"], rows)
 
 
+# -- checklist limits ------------------------------------------------------------------------------
+
+TEMPLATE_PUBLISHERS = CAMPAIGN_OPENERS
+
+
+async def _limits_page(request: Request, actor: Actor, values: dict[str, str] | None = None,
+                       errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    current = await cl.ensure_template()
+    versions = await ChecklistTemplate.filter(code=cl.TEMPLATE_CODE).order_by("-version")
+    pinned: dict[int, int] = {}
+    for template_id in await CemeteryInspection.filter(org_path__startswith=actor.org_path).values_list(
+            "template_id", flat=True):
+        if isinstance(template_id, int):
+            pinned[template_id] = pinned.get(template_id, 0) + 1
+    params = current.body["parameters"]
+    shown = {s.key: cl.shown_value(s, params[s.key]) for s in cl.PARAM_SPECS if s.key in params}
+    specs = {s.key: s for s in cl.PARAM_SPECS}
+
+    def fmt(key: str, value: Any) -> str:
+        spec = specs.get(key)
+        return f"{cl.shown_value(spec, value)} {spec.unit}" if spec else str(value)
+    return page(request, "cemetery_limits.html", {
+        "current": current, "versions": versions, "pinned": pinned, "specs": cl.PARAM_SPECS, "shown": shown,
+        "spec_of": specs, "fmt": fmt, "values": values or {**shown, "base_version": current.version},
+        "errors": errors or {}, "can_publish": bool(actor.roles & TEMPLATE_PUBLISHERS),
+        "names": await display_names({v.created_by for v in versions}), **LABELS,
+    }, status_code=status_code)
+
+
+@login_required
+async def checklist_limits(request: Request, actor: Actor) -> Response:
+    """The `cemetery_annual` template's limits; the city publishes a new version with changed limits."""
+    if request.method == "GET":
+        return await _limits_page(request, actor)
+    if not actor.roles & TEMPLATE_PUBLISHERS:
+        raise HTTPException(403, "只有市级管理人员可以发布检查表限值。")
+    form = await request.form()
+    keys = [s.key for s in cl.PARAM_SPECS] + ["document_number", "note", "base_version"]
+    values = {k: str(form.get(k, "")).strip() for k in keys}
+    current = await cl.ensure_template()
+    changes, errors = cl.parse_parameters(values, current.body["parameters"])
+    if not values["document_number"]:
+        errors["document_number"] = "请填写调整依据的文号。"
+    elif len(values["document_number"]) > cl.MAX_DOCUMENT_NUMBER:
+        errors["document_number"] = f"文号不能超过 {cl.MAX_DOCUMENT_NUMBER} 个字。"
+    if len(values["note"]) > cl.MAX_PUBLISH_NOTE:
+        errors["note"] = f"调整说明不能超过 {cl.MAX_PUBLISH_NOTE} 个字。"
+    if not errors:
+        base = int(values["base_version"]) if values["base_version"].isdigit() else -1
+        try:
+            row = await cl.publish_version(changes, base_version=base, document_number=values["document_number"],
+                                           note=values["note"], actor=actor.username,
+                                           now=ctx_of(request).engine.clock.now())
+        except ChecklistError as exc:
+            errors["form"] = str(exc)
+        else:
+            flash(request, f"已发布检查表第 {row.version} 版。此后启动的年检按新限值检查,已启动的年检仍按原版本。")
+            return RedirectResponse("/cemetery/limits", status_code=303)
+    return await _limits_page(request, actor, values, errors, status_code=422)
+
+
 routes = [
     Route("/cemetery", cemetery_list),
+    Route("/cemetery/limits", checklist_limits, methods=["GET", "POST"]),
     Route("/cemetery/progress", progress),
     Route("/cemetery/progress.xlsx", export_results),
     Route("/cemetery/inspections/{inspection_id:int}/report", inspection_report),

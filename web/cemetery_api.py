@@ -188,7 +188,7 @@ async def _checklist_task(request: Request, actor: Actor) -> tuple[HumanTask, Ce
 
 async def get_checklist(request: Request, actor: Actor) -> Response:
     task, inspection, cemetery = await _checklist_task(request, actor)
-    template = await cl.ensure_template()
+    template = await cl.template_of(inspection)
     items = cl.items_for(template.body, cemetery.cemetery_type)
     return JSONResponse({
         "task_id": str(task.id), "kind": insp.CHECKLIST_TASKS[task.bpmn_id], "actionable": authz.can_act(actor, task),
@@ -279,7 +279,7 @@ async def submit_checklist(request: Request, actor: Actor) -> Response:
     if not authz.can_act(actor, task):
         raise ApiError(403, "forbidden", "you cannot act on this task (role, org unit or assignee)")
     body = await json_body(request)
-    template = await cl.ensure_template()
+    template = await cl.template_of(inspection)
     check_items = [i for i in cl.items_for(template.body, cemetery.cemetery_type) if i["kind"] == "check"]
     values = _submission(body, check_items)
     rows, row_errors = cl.parse_rows(*zip(*values["rows"], strict=True)) if values["rows"] else ([], [])
