@@ -113,6 +113,7 @@ async def _detail(request: Request, actor: Actor, cemetery: Cemetery, *, errors:
         "can_rectify": bool(actor.roles & editing.RECTIFIERS), "evidence": {a.id: a for a in await Attachment.filter(
             id__in=[i for r in rectifications for i in (r.evidence or [])])},
         "errors": errors or {}, "values": values or {},
+        "names": await display_names({r.progress_by for r in rectifications if r.progress_by}),
         **LABELS,
     }, status_code=status_code)
 
@@ -457,6 +458,7 @@ async def checklist_record(request: Request, actor: Actor) -> Response:
     items = {i["code"]: i for i in template.body["items"]}
     return page(request, "cemetery_record.html", {
         "record": record, "c": cemetery, "template": template, "items": items,
+        "names": await display_names({record.inspector}),
         "photos": photos.by_target(await photos.photos_of_record(record.id)), **LABELS})
 
 
@@ -502,6 +504,7 @@ async def inspection_report(request: Request, actor: Actor) -> Response:
         "i": inspection, "c": cemetery, "onsite": onsite, "acceptance": acceptance, "template": template,
         "items": items, "plots": _plots(onsite, template.body, items), "photos": shots, "orgs": orgs,
         "rectifications": await Rectification.filter(inspection=inspection).order_by("id"),
+        "names": await display_names({r.inspector for r in records.values()}),
         "today": _today(request), **LABELS,
     })
 
