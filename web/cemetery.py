@@ -4,9 +4,12 @@ The JSON API is `web.cemetery_api`."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from openpyxl import Workbook
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,7 +24,6 @@ from engine.models import Attachment, HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
 from web.collab import display_names, message_zh, store_of
 from web.render import SHANGHAI, flash, is_htmx, page
-from web.xlsx import xlsx_response
 from workflows.cemetery import checklist as cl
 from workflows.cemetery import editing, kpi, photos, register
 from workflows.cemetery import inspection as insp
@@ -45,6 +47,7 @@ STATUS_EDITORS = frozenset({"admin", "city_manager", "county_reviewer"})
 REGISTER_EDITORS = STATUS_EDITORS  # the register is kept by the civil-affairs bureaus, each in its own scope
 CAMPAIGN_OPENERS = frozenset({"admin", "city_manager"})
 BLANK_ROWS = 6
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CHECKLIST_BODY = 64 * 1024 * 1024  # all photos of one post together
 LABELS = {"types": CEMETERY_TYPES, "areas": AREA_KINDS, "statuses": SALES_STATUSES, "outcomes": OUTCOMES,
           "stages": INSPECTION_STAGES, "doc_kinds": DOCUMENT_KINDS, "rect_statuses": RECTIFICATION_STATUSES,
@@ -67,8 +70,11 @@ def _year(request: Request) -> int:
 @login_required
 async def cemetery_list(request: Request, actor: Actor) -> Response:
     q = request.query_params
-    params = {k: q.get(k, "") for k in ("county", "type", "status", "q")}
+    params = {k: q.get(k, "") for k in ("county", "type", "status", "q", "result")}
+    year = _year(request)
     qs = register.visible_cemeteries(actor)
+    if params["result"] in kpi.RESULT_FILTERS:
+        qs = kpi.filter_by_result(qs, params["result"], year)
     if params["county"]:
         qs = qs.filter(county_code=params["county"])
     if params["type"] in CEMETERY_TYPES:
@@ -81,10 +87,13 @@ async def cemetery_list(request: Request, actor: Actor) -> Response:
     orgs = {o.code: o.name for o in await authz.visible_org_units(actor).filter(level__in=["county", "township"])}
     counties = await authz.visible_org_units(actor).filter(level="county").order_by("code")
     latest = {i.cemetery_id: i for i in await CemeteryInspection.filter(  # type: ignore[attr-defined]
-        cemetery_id__in=[r.id for r in rows], year=_today(request).year)}
+        cemetery_id__in=[r.id for r in rows], year=year)}
+    plots = sum(r.plots_total for r in rows)
+    eco = sum(r.plots_eco for r in rows)
     return page(request, "cemetery_list.html", {
         "rows": rows, "orgs": orgs, "counties": counties, "params": params, "latest": latest,
-        "my_tasks": await register.checklist_tasks_for(actor), "year": _today(request).year,
+        "my_tasks": await register.checklist_tasks_for(actor), "year": year, "results": kpi.RESULT_FILTERS,
+        "plots_sum": plots, "eco_sum": eco, "eco_ratio": kpi.share(eco, plots),
         "can_register": bool(actor.roles & REGISTER_EDITORS), **LABELS,
     }, block="cemetery_rows")
 
@@ -414,8 +423,14 @@ async def progress(request: Request, actor: Actor) -> Response:
     year = _year(request)
     rows = await kpi.campaign_progress(actor, year)
     today = _today(request)
+
+    def link(**params: str) -> str:  # the register list behind a figure
+        return "/cemetery?" + urlencode({"year": year, **{k: v for k, v in params.items() if v}})
+
     return page(request, "cemetery_progress.html", {
+        "link": link,
         "year": year, "rows": rows, "total": kpi.totals(rows), "pass_share": await kpi.pass_share(actor, year),
+        "pass_counts": await kpi.pass_counts(actor, year), "eco_counts": await kpi.eco_burial_counts(actor),
         "eco_share": await kpi.eco_burial_share(actor), "overdue": await kpi.overdue_rectifications(actor, today),
         "today": today, "can_open": bool(actor.roles & CAMPAIGN_OPENERS), **LABELS,
     })
@@ -537,9 +552,51 @@ async def export_results(request: Request, actor: Actor) -> Response:
             mine.count("open"), mine.count("verified"),
             i.rectification_due.astimezone(SHANGHAI).strftime("%Y-%m-%d") if i.rectification_due else "",
             "是" if i.escalated_at else "", SALES_STATUSES.get(c.status, c.status)])
-    return xlsx_response(f"cemetery-inspections-{year}.xlsx", f"{year}年度公墓年检结果", [
-        "县(区)", "乡镇(街道)", "编号", "公墓", "类型", "环节", "结论", "公布日期", "检查表版本", "问题数",
-        "实测墓位数", "超标墓位数", "整改中", "已验收", "整改期限", "逾期督办", "销售状态"], rows)
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.title = f"{year}年度公墓年检结果"
+    sheet.append(["县(区)", "乡镇(街道)", "编号", "公墓", "类型", "环节", "结论", "公布日期", "检查表版本", "问题数",
+                  "实测墓位数", "超标墓位数", "整改中", "已验收", "整改期限", "逾期督办", "销售状态"])
+    for row in rows:
+        sheet.append([str(v) if v is not None and not isinstance(v, int | float) else v for v in row])
+    await _add_figures(wb, actor, year, _today(request), orgs)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return Response(buffer.getvalue(), media_type=XLSX_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename=cemetery-inspections-{year}.xlsx"})
+
+
+def _percent(part: int, whole: int) -> str:
+    ratio = kpi.share(part, whole)
+    return f"{ratio * 100:.1f}%" if ratio is not None else "—"
+
+
+async def _add_figures(wb: Workbook, actor: Actor, year: int, today: Any, orgs: dict[str, str]) -> None:
+    """The progress page's figures as further sheets of the results workbook: progress per county, the shares with
+    their numerator and denominator, the overdue rectification items."""
+    progress_rows = await kpi.campaign_progress(actor, year)
+    sheet = wb.create_sheet("各县年检进度")
+    sheet.append(["县(区)", "应检", "已启动", "已公布", "合格", "限期整改", "延期年检", "完成率"])
+    for r in [*progress_rows, kpi.totals(progress_rows)]:
+        sheet.append([r.county_name, r.due, r.started, r.published, r.outcomes["pass"], r.outcomes["rectify"],
+                      r.outcomes["defer"], _percent(r.published, r.due)])
+    passed, published = await kpi.pass_counts(actor, year)
+    eco, plots = await kpi.eco_burial_counts(actor)
+    total = kpi.totals(progress_rows)
+    sheet = wb.create_sheet("统计指标")
+    sheet.append(["指标", "分子", "分母", "比例"])
+    sheet.append(["年检完成率(已公布 / 应检)", total.published, total.due, _percent(total.published, total.due)])
+    sheet.append(["合格率(合格 / 已公布结论)", passed, published, _percent(passed, published)])
+    sheet.append(["公益性公墓生态安葬墓位占比(生态安葬 / 单穴与双穴墓位)", eco, plots, _percent(eco, plots)])
+    overdue = await kpi.overdue_rectifications(actor, today)
+    sheet.append(["逾期未整改事项", len(overdue), "", ""])
+    sheet = wb.create_sheet("逾期未整改")
+    sheet.append(["县(区)", "公墓", "问题", "整改措施", "责任单位", "整改期限", "逾期天数"])
+    for item in overdue:
+        c = item.inspection.cemetery
+        sheet.append([orgs.get(c.county_code, c.county_code), c.name, item.finding, item.corrective_action,
+                      item.owner, item.due_on.isoformat(), (today - item.due_on).days])
 
 
 # -- checklist limits ------------------------------------------------------------------------------
