@@ -6,8 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from engine.models import AuditEvent, User
-from tests.cemetery_helpers import SELF_REPORT, install_cemetery, make_cemetery, open_task
-from tests.conftest import browser_login, csrf_from
+from tests.cemetery_helpers import (
+    SELF_REPORT,
+    checklist,
+    install_cemetery,
+    make_cemetery,
+    open_task,
+    review,
+    to_city_review,
+)
+from tests.conftest import api_token, browser_login, csrf_from
 from workflows.cemetery import checklist as cl
 from workflows.cemetery import inspection as insp
 from workflows.cemetery.checklist import CHECK_ITEMS
@@ -87,6 +95,10 @@ async def test_publishing_limits_changes_new_inspections_only(client: Any, engin
     csrf = await browser_login(client, "dp_inspector")
     assert "单穴(骨灰) ≤ 0.5 ㎡" in (await client.get(f"/cemetery/tasks/{old_task}/checklist")).text
     assert "单穴(骨灰) ≤ 0.6 ㎡" in (await client.get(f"/cemetery/tasks/{new_task}/checklist")).text
+    api = await api_token(client, "dp_inspector")
+    for task_id, version, limit in ((old_task, 1, "0.5"), (new_task, 2, "0.6")):
+        shown_by_api = (await client.get(f"/api/v1/cemetery/tasks/{task_id}/checklist", headers=api)).json()
+        assert (shown_by_api["template"]["version"], shown_by_api["plot_limits_m2"]["single"]) == (version, limit)
     for task_id in (old_task, new_task):
         r = await client.post(f"/cemetery/tasks/{task_id}/checklist", data=_checklist(csrf, "0.55"))
         assert r.status_code == 303, r.text
@@ -115,3 +127,23 @@ async def test_only_the_city_publishes_and_the_form_needs_csrf(client: Any, engi
     ok = await client.post("/cemetery/limits", data=_limits(csrf, 1, rectification_days="20"))
     assert ok.status_code == 303
     assert (await cl.current_template()).body["parameters"]["rectification_days"] == 20  # type: ignore[union-attr]
+
+
+async def test_the_acceptance_of_an_earlier_inspection_keeps_its_version(engine: Any) -> None:
+    """限期整改 under v1 (0.5 ㎡); v2 raises the limit to 0.7 ㎡; the acceptance of the same plots still fails."""
+    await install_cemetery(engine)
+    campaign = await insp.open_campaign(2026, actor="city_mgr", now=engine.clock.now())
+    inspection = await insp.start_inspection(engine, await make_cemetery(), campaign, actor="city_mgr")
+    over = [("single", "0.62"), ("single", "0.45"), ("double", "0.75")]
+    await to_city_review(engine, inspection, areas=over)
+    await review(engine, inspection, "rectify", rectification_days=30)
+    await cl.publish_version({"pw_single_max_m2": 0.7}, base_version=1, document_number="眉市民发〔2026〕13号",
+                             note="", actor="city_mgr", now=engine.clock.now())
+    rectify = await open_task(inspection, "Task_rectify")
+    await insp.complete(engine, rectify.id, {"actions_taken": "部分墓位尚未拆除。", "completed_on": "2026-03-20"},
+                        actor="th_clerk")
+    record = await checklist(engine, inspection, "Task_acceptance", areas=over)
+    assert (await record.template).version == 1 and not record.passed
+    assert [f["item"] for f in record.findings] == ["plot_area_pw_single"]
+    other = await insp.start_inspection(engine, await make_cemetery("GM002"), campaign, actor="city_mgr")
+    assert (await to_city_review(engine, other, areas=over)).passed  # a new inspection: 0.62 ≤ 0.7
