@@ -4,9 +4,12 @@ The JSON API is `web.cemetery_api`."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
+from openpyxl import Workbook
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,9 +22,8 @@ from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FormValidationError
 from engine.models import Attachment, HumanTask, OrgUnit
 from web.auth import ctx_of, login_required
-from web.collab import message_zh, store_of
+from web.collab import display_names, message_zh, store_of
 from web.render import SHANGHAI, flash, is_htmx, page
-from web.xlsx import xlsx_response
 from workflows.cemetery import checklist as cl
 from workflows.cemetery import editing, kpi, photos, register
 from workflows.cemetery import inspection as insp
@@ -39,12 +41,13 @@ from workflows.cemetery.models import (
 )
 from workflows.cemetery.sales import SalesStatusError, change_status
 from workflows.common.checklist import ChecklistError
-from workflows.common.models import ChecklistRecord
+from workflows.common.models import ChecklistRecord, ChecklistTemplate
 
 STATUS_EDITORS = frozenset({"admin", "city_manager", "county_reviewer"})
 REGISTER_EDITORS = STATUS_EDITORS  # the register is kept by the civil-affairs bureaus, each in its own scope
 CAMPAIGN_OPENERS = frozenset({"admin", "city_manager"})
 BLANK_ROWS = 6
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CHECKLIST_BODY = 64 * 1024 * 1024  # all photos of one post together
 LABELS = {"types": CEMETERY_TYPES, "areas": AREA_KINDS, "statuses": SALES_STATUSES, "outcomes": OUTCOMES,
           "stages": INSPECTION_STAGES, "doc_kinds": DOCUMENT_KINDS, "rect_statuses": RECTIFICATION_STATUSES,
@@ -67,8 +70,11 @@ def _year(request: Request) -> int:
 @login_required
 async def cemetery_list(request: Request, actor: Actor) -> Response:
     q = request.query_params
-    params = {k: q.get(k, "") for k in ("county", "type", "status", "q")}
+    params = {k: q.get(k, "") for k in ("county", "type", "status", "q", "result")}
+    year = _year(request)
     qs = register.visible_cemeteries(actor)
+    if params["result"] in kpi.RESULT_FILTERS:
+        qs = kpi.filter_by_result(qs, params["result"], year)
     if params["county"]:
         qs = qs.filter(county_code=params["county"])
     if params["type"] in CEMETERY_TYPES:
@@ -81,10 +87,13 @@ async def cemetery_list(request: Request, actor: Actor) -> Response:
     orgs = {o.code: o.name for o in await authz.visible_org_units(actor).filter(level__in=["county", "township"])}
     counties = await authz.visible_org_units(actor).filter(level="county").order_by("code")
     latest = {i.cemetery_id: i for i in await CemeteryInspection.filter(  # type: ignore[attr-defined]
-        cemetery_id__in=[r.id for r in rows], year=_today(request).year)}
+        cemetery_id__in=[r.id for r in rows], year=year)}
+    plots = sum(r.plots_total for r in rows)
+    eco = sum(r.plots_eco for r in rows)
     return page(request, "cemetery_list.html", {
         "rows": rows, "orgs": orgs, "counties": counties, "params": params, "latest": latest,
-        "my_tasks": await register.checklist_tasks_for(actor), "year": _today(request).year,
+        "my_tasks": await register.checklist_tasks_for(actor), "year": year, "results": kpi.RESULT_FILTERS,
+        "plots_sum": plots, "eco_sum": eco, "eco_ratio": kpi.share(eco, plots),
         "can_register": bool(actor.roles & REGISTER_EDITORS), **LABELS,
     }, block="cemetery_rows")
 
@@ -113,6 +122,7 @@ async def _detail(request: Request, actor: Actor, cemetery: Cemetery, *, errors:
         "can_rectify": bool(actor.roles & editing.RECTIFIERS), "evidence": {a.id: a for a in await Attachment.filter(
             id__in=[i for r in rectifications for i in (r.evidence or [])])},
         "errors": errors or {}, "values": values or {},
+        "names": await display_names({r.progress_by for r in rectifications if r.progress_by}),
         **LABELS,
     }, status_code=status_code)
 
@@ -357,7 +367,7 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
     cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
     if not authz.can_see_path(actor, cemetery.org_path) and not authz.can_act(actor, task):
         raise HTTPException(404, "检查事项不存在。")
-    template = await cl.ensure_template()
+    template = await cl.template_of(inspection)
     body = template.body
     check_items = [i for i in cl.items_for(body, cemetery.cemetery_type) if i["kind"] == "check"]
     actionable = authz.can_act(actor, task)
@@ -413,8 +423,14 @@ async def progress(request: Request, actor: Actor) -> Response:
     year = _year(request)
     rows = await kpi.campaign_progress(actor, year)
     today = _today(request)
+
+    def link(**params: str) -> str:  # the register list behind a figure
+        return "/cemetery?" + urlencode({"year": year, **{k: v for k, v in params.items() if v}})
+
     return page(request, "cemetery_progress.html", {
+        "link": link,
         "year": year, "rows": rows, "total": kpi.totals(rows), "pass_share": await kpi.pass_share(actor, year),
+        "pass_counts": await kpi.pass_counts(actor, year), "eco_counts": await kpi.eco_burial_counts(actor),
         "eco_share": await kpi.eco_burial_share(actor), "overdue": await kpi.overdue_rectifications(actor, today),
         "today": today, "can_open": bool(actor.roles & CAMPAIGN_OPENERS), **LABELS,
     })
@@ -457,6 +473,7 @@ async def checklist_record(request: Request, actor: Actor) -> Response:
     items = {i["code"]: i for i in template.body["items"]}
     return page(request, "cemetery_record.html", {
         "record": record, "c": cemetery, "template": template, "items": items,
+        "names": await display_names({record.inspector}),
         "photos": photos.by_target(await photos.photos_of_record(record.id)), **LABELS})
 
 
@@ -494,7 +511,7 @@ async def inspection_report(request: Request, actor: Actor) -> Response:
         .prefetch_related("template")}
     onsite = records.get(inspection.checklist_record_id or 0)
     acceptance = records.get(inspection.acceptance_record_id or 0)
-    template = onsite.template if onsite else await cl.ensure_template()
+    template = onsite.template if onsite else await cl.template_of(inspection)
     items = {i["code"]: i for i in template.body["items"]}
     orgs = {o.code: o.name for o in await OrgUnit.filter(code__in=[cemetery.county_code, cemetery.township_code])}
     shots = photos.by_target(await photos.photos_of_record(onsite.id)) if onsite else {}
@@ -502,6 +519,7 @@ async def inspection_report(request: Request, actor: Actor) -> Response:
         "i": inspection, "c": cemetery, "onsite": onsite, "acceptance": acceptance, "template": template,
         "items": items, "plots": _plots(onsite, template.body, items), "photos": shots, "orgs": orgs,
         "rectifications": await Rectification.filter(inspection=inspection).order_by("id"),
+        "names": await display_names({r.inspector for r in records.values()}),
         "today": _today(request), **LABELS,
     })
 
@@ -534,13 +552,117 @@ async def export_results(request: Request, actor: Actor) -> Response:
             mine.count("open"), mine.count("verified"),
             i.rectification_due.astimezone(SHANGHAI).strftime("%Y-%m-%d") if i.rectification_due else "",
             "是" if i.escalated_at else "", SALES_STATUSES.get(c.status, c.status)])
-    return xlsx_response(f"cemetery-inspections-{year}.xlsx", f"{year}年度公墓年检结果", [
-        "县(区)", "乡镇(街道)", "编号", "公墓", "类型", "环节", "结论", "公布日期", "检查表版本", "问题数",
-        "实测墓位数", "超标墓位数", "整改中", "已验收", "整改期限", "逾期督办", "销售状态"], rows)
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.title = f"{year}年度公墓年检结果"
+    sheet.append(["县(区)", "乡镇(街道)", "编号", "公墓", "类型", "环节", "结论", "公布日期", "检查表版本", "问题数",
+                  "实测墓位数", "超标墓位数", "整改中", "已验收", "整改期限", "逾期督办", "销售状态"])
+    for row in rows:
+        sheet.append([str(v) if v is not None and not isinstance(v, int | float) else v for v in row])
+    await _add_figures(wb, actor, year, _today(request), orgs)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return Response(buffer.getvalue(), media_type=XLSX_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename=cemetery-inspections-{year}.xlsx"})
+
+
+def _percent(part: int, whole: int) -> str:
+    ratio = kpi.share(part, whole)
+    return f"{ratio * 100:.1f}%" if ratio is not None else "—"
+
+
+async def _add_figures(wb: Workbook, actor: Actor, year: int, today: Any, orgs: dict[str, str]) -> None:
+    """The progress page's figures as further sheets of the results workbook: progress per county, the shares with
+    their numerator and denominator, the overdue rectification items."""
+    progress_rows = await kpi.campaign_progress(actor, year)
+    sheet = wb.create_sheet("各县年检进度")
+    sheet.append(["县(区)", "应检", "已启动", "已公布", "合格", "限期整改", "延期年检", "完成率"])
+    for r in [*progress_rows, kpi.totals(progress_rows)]:
+        sheet.append([r.county_name, r.due, r.started, r.published, r.outcomes["pass"], r.outcomes["rectify"],
+                      r.outcomes["defer"], _percent(r.published, r.due)])
+    passed, published = await kpi.pass_counts(actor, year)
+    eco, plots = await kpi.eco_burial_counts(actor)
+    total = kpi.totals(progress_rows)
+    sheet = wb.create_sheet("统计指标")
+    sheet.append(["指标", "分子", "分母", "比例"])
+    sheet.append(["年检完成率(已公布 / 应检)", total.published, total.due, _percent(total.published, total.due)])
+    sheet.append(["合格率(合格 / 已公布结论)", passed, published, _percent(passed, published)])
+    sheet.append(["公益性公墓生态安葬墓位占比(生态安葬 / 单穴与双穴墓位)", eco, plots, _percent(eco, plots)])
+    overdue = await kpi.overdue_rectifications(actor, today)
+    sheet.append(["逾期未整改事项", len(overdue), "", ""])
+    sheet = wb.create_sheet("逾期未整改")
+    sheet.append(["县(区)", "公墓", "问题", "整改措施", "责任单位", "整改期限", "逾期天数"])
+    for item in overdue:
+        c = item.inspection.cemetery
+        sheet.append([orgs.get(c.county_code, c.county_code), c.name, item.finding, item.corrective_action,
+                      item.owner, item.due_on.isoformat(), (today - item.due_on).days])
+
+
+# -- checklist limits ------------------------------------------------------------------------------
+
+TEMPLATE_PUBLISHERS = CAMPAIGN_OPENERS
+
+
+async def _limits_page(request: Request, actor: Actor, values: dict[str, str] | None = None,
+                       errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    current = await cl.ensure_template()
+    versions = await ChecklistTemplate.filter(code=cl.TEMPLATE_CODE).order_by("-version")
+    pinned: dict[int, int] = {}
+    for template_id in await CemeteryInspection.filter(org_path__startswith=actor.org_path).values_list(
+            "template_id", flat=True):
+        if isinstance(template_id, int):
+            pinned[template_id] = pinned.get(template_id, 0) + 1
+    params = current.body["parameters"]
+    shown = {s.key: cl.shown_value(s, params[s.key]) for s in cl.PARAM_SPECS if s.key in params}
+    specs = {s.key: s for s in cl.PARAM_SPECS}
+
+    def fmt(key: str, value: Any) -> str:
+        spec = specs.get(key)
+        return f"{cl.shown_value(spec, value)} {spec.unit}" if spec else str(value)
+    return page(request, "cemetery_limits.html", {
+        "current": current, "versions": versions, "pinned": pinned, "specs": cl.PARAM_SPECS, "shown": shown,
+        "spec_of": specs, "fmt": fmt, "values": values or {**shown, "base_version": current.version},
+        "errors": errors or {}, "can_publish": bool(actor.roles & TEMPLATE_PUBLISHERS),
+        "names": await display_names({v.created_by for v in versions}), **LABELS,
+    }, status_code=status_code)
+
+
+@login_required
+async def checklist_limits(request: Request, actor: Actor) -> Response:
+    """The `cemetery_annual` template's limits; the city publishes a new version with changed limits."""
+    if request.method == "GET":
+        return await _limits_page(request, actor)
+    if not actor.roles & TEMPLATE_PUBLISHERS:
+        raise HTTPException(403, "只有市级管理人员可以发布检查表限值。")
+    form = await request.form()
+    keys = [s.key for s in cl.PARAM_SPECS] + ["document_number", "note", "base_version"]
+    values = {k: str(form.get(k, "")).strip() for k in keys}
+    current = await cl.ensure_template()
+    changes, errors = cl.parse_parameters(values, current.body["parameters"])
+    if not values["document_number"]:
+        errors["document_number"] = "请填写调整依据的文号。"
+    elif len(values["document_number"]) > cl.MAX_DOCUMENT_NUMBER:
+        errors["document_number"] = f"文号不能超过 {cl.MAX_DOCUMENT_NUMBER} 个字。"
+    if len(values["note"]) > cl.MAX_PUBLISH_NOTE:
+        errors["note"] = f"调整说明不能超过 {cl.MAX_PUBLISH_NOTE} 个字。"
+    if not errors:
+        base = int(values["base_version"]) if values["base_version"].isdigit() else -1
+        try:
+            row = await cl.publish_version(changes, base_version=base, document_number=values["document_number"],
+                                           note=values["note"], actor=actor.username,
+                                           now=ctx_of(request).engine.clock.now())
+        except ChecklistError as exc:
+            errors["form"] = str(exc)
+        else:
+            flash(request, f"已发布检查表第 {row.version} 版。此后启动的年检按新限值检查,已启动的年检仍按原版本。")
+            return RedirectResponse("/cemetery/limits", status_code=303)
+    return await _limits_page(request, actor, values, errors, status_code=422)
 
 
 routes = [
     Route("/cemetery", cemetery_list),
+    Route("/cemetery/limits", checklist_limits, methods=["GET", "POST"]),
     Route("/cemetery/progress", progress),
     Route("/cemetery/progress.xlsx", export_results),
     Route("/cemetery/inspections/{inspection_id:int}/report", inspection_report),

@@ -6,6 +6,9 @@
     POST /cemetery/campaigns                        open a year's campaign, start the inspections (city, admin)
     GET  /cemetery/tasks/{task_id}/checklist        the checklist a task needs: items, limits, photos so far
     POST /cemetery/tasks/{task_id}/checklist        submit it (the page's validation), findings → rectifications
+    GET  /cemetery/rectifications                   rectification items in your scope (status, overdue, year)
+    GET  /cemetery/rectifications/{id}              one item with its progress and evidence
+    POST /cemetery/rectifications/{id}/progress     report progress: note, evidence already uploaded, 已整改
 
 The generic task-complete API refuses checklist tasks (the checklist is a record, not form data): this is their
 API. Errors are `{"error": {"code", "message", "fields"?}}`; the page's Chinese rules give precise field codes.
@@ -23,14 +26,16 @@ from starlette.routing import Route
 from engine import authz
 from engine.authz import Actor
 from engine.models import Attachment, HumanTask
-from web.api import MAX_ORG_CODE, ApiError, _path_uuid, endpoint, json_body, methods
+from web.api import MAX_ORG_CODE, ApiError, _int_param, _path_uuid, endpoint, json_body, methods
 from web.auth import ctx_of
 from web.cemetery import CAMPAIGN_OPENERS, STATUS_EDITORS, validate_submission
+from web.collab import display_names, store_of
 from workflows.cemetery import checklist as cl
+from workflows.cemetery import editing, photos, register
 from workflows.cemetery import inspection as insp
-from workflows.cemetery import photos, register
 from workflows.cemetery.models import (
     CEMETERY_TYPES,
+    RECTIFICATION_STATUSES,
     SALES_STATUSES,
     Cemetery,
     CemeteryInspection,
@@ -188,7 +193,7 @@ async def _checklist_task(request: Request, actor: Actor) -> tuple[HumanTask, Ce
 
 async def get_checklist(request: Request, actor: Actor) -> Response:
     task, inspection, cemetery = await _checklist_task(request, actor)
-    template = await cl.ensure_template()
+    template = await cl.template_of(inspection)
     items = cl.items_for(template.body, cemetery.cemetery_type)
     return JSONResponse({
         "task_id": str(task.id), "kind": insp.CHECKLIST_TASKS[task.bpmn_id], "actionable": authz.can_act(actor, task),
@@ -279,7 +284,7 @@ async def submit_checklist(request: Request, actor: Actor) -> Response:
     if not authz.can_act(actor, task):
         raise ApiError(403, "forbidden", "you cannot act on this task (role, org unit or assignee)")
     body = await json_body(request)
-    template = await cl.ensure_template()
+    template = await cl.template_of(inspection)
     check_items = [i for i in cl.items_for(template.body, cemetery.cemetery_type) if i["kind"] == "check"]
     values = _submission(body, check_items)
     rows, row_errors = cl.parse_rows(*zip(*values["rows"], strict=True)) if values["rows"] else ([], [])
@@ -338,10 +343,119 @@ async def record_json(record: ChecklistRecord, cemetery: Cemetery, inspection_id
     }
 
 
+# -- rectification progress (the page's rules: web.cemetery.rectification_update) --------------------------
+
+MAX_EVIDENCE = 20
+
+
+def rectification_detail_json(r: Rectification, names: dict[str, str], today: date) -> dict[str, Any]:
+    inspection: CemeteryInspection = r.inspection
+    cemetery: Cemetery = inspection.cemetery
+    return {**rectification_json(r), "cemetery_id": cemetery.id, "cemetery_name": cemetery.name,
+            "year": inspection.year, "overdue": r.status == "open" and r.due_on < today,
+            "progress": r.progress, "progress_at": _iso(r.progress_at), "progress_by": r.progress_by,
+            "progress_by_name": names.get(r.progress_by or "", r.progress_by) if r.progress_by else None,
+            "reported_done_at": _iso(r.reported_done_at), "evidence": [
+                {"attachment_id": n, "download_url": f"/api/v1/attachments/{n}"} for n in (r.evidence or [])]}
+
+
+def _today_of(request: Request) -> date:
+    return insp.local_day(ctx_of(request).engine.clock.now())
+
+
+async def list_rectifications(request: Request, actor: Actor) -> Response:
+    q = request.query_params
+    qs = Rectification.filter(inspection__org_path__startswith=actor.org_path)
+    status = q.get("status")
+    if status is not None:
+        if status not in RECTIFICATION_STATUSES:
+            raise ApiError(400, "invalid_parameter", f"status must be one of {', '.join(RECTIFICATION_STATUSES)}")
+        qs = qs.filter(status=status)
+    overdue = q.get("overdue")
+    if overdue is not None:
+        if overdue not in ("true", "false"):
+            raise ApiError(400, "invalid_parameter", "overdue must be true or false")
+        today = _today_of(request)
+        qs = qs.filter(status="open", due_on__lt=today) if overdue == "true" else \
+            qs.exclude(status="open", due_on__lt=today)
+    if q.get("year") is not None:
+        qs = qs.filter(inspection__year=_int_param(request, "year", 0, 2000, 2100))
+    rows = await qs.select_related("inspection__cemetery").order_by("due_on", "id").limit(5000)
+    names = await display_names({r.progress_by for r in rows if r.progress_by})
+    today = _today_of(request)
+    return JSONResponse({"items": [rectification_detail_json(r, names, today) for r in rows]})
+
+
+async def _rectification(request: Request, actor: Actor) -> Rectification:
+    raw = str(request.path_params["rectification_id"])
+    rect = await Rectification.filter(id=int(raw), inspection__org_path__startswith=actor.org_path).select_related(
+        "inspection__cemetery").first() if raw.isdigit() and 0 < int(raw) <= MAX_DB_INT else None
+    if rect is None:
+        raise ApiError(404, "not_found", f"rectification {raw} does not exist in your scope")
+    return rect
+
+
+async def get_rectification(request: Request, actor: Actor) -> Response:
+    rect = await _rectification(request, actor)
+    names = await display_names({rect.progress_by or ""})
+    return JSONResponse(rectification_detail_json(rect, names, _today_of(request)))
+
+
+async def report_progress(request: Request, actor: Actor) -> Response:
+    """Progress on an open item: `progress` (note), `evidence` (ids of files uploaded to the case, e.g. with
+    POST /tasks/{task_id}/attachments on its 限期整改 task), `done` (已整改, awaiting the acceptance inspection)."""
+    rect = await _rectification(request, actor)
+    if not actor.roles & editing.RECTIFIERS:
+        raise ApiError(403, "forbidden", "only township, county or inspector staff may report rectification progress")
+    body = await json_body(request)
+    problems: list[dict[str, str]] = []
+    progress, done, evidence = body.get("progress", ""), body.get("done", False), body.get("evidence", [])
+    if not isinstance(progress, str):
+        problems.append({"field": "progress", "code": "type", "message": "progress must be a string"})
+    elif len(progress.strip()) > editing.MAX_PROGRESS:
+        problems.append({"field": "progress", "code": "too_long",
+                         "message": f"progress must have at most {editing.MAX_PROGRESS} characters"})
+    if not isinstance(done, bool):
+        problems.append({"field": "done", "code": "type", "message": "done must be a boolean"})
+    ids = [_as_int(n) for n in evidence] if isinstance(evidence, list) else None
+    if ids is None or len(ids) > MAX_EVIDENCE or any(n is None or not 0 < n <= MAX_DB_INT for n in ids):
+        problems.append({"field": "evidence", "code": "type",
+                         "message": f"evidence must be a list of at most {MAX_EVIDENCE} attachment ids"})
+        ids = []
+    inspection: CemeteryInspection = rect.inspection
+    uploaded = list(await Attachment.filter(id__in=ids, instance_id=inspection.instance_id)) \
+        if ids and inspection.instance_id else []
+    if len({a.id for a in uploaded}) != len(set(ids)):
+        problems.append({"field": "evidence", "code": "unknown",
+                         "message": "each id must name a file uploaded to this inspection's case"})
+    if problems:
+        raise ApiError(422, "validation_failed", "invalid progress report", problems)
+    if rect.status != "open":
+        raise ApiError(409, "not_open", f"rectification {rect.id} is {rect.status}: progress can no longer change")
+    text = str(progress)
+    if not text.strip() and not done and not uploaded:
+        raise ApiError(422, "validation_failed", "nothing to report", [
+            {"field": "progress", "code": "blank", "message": "give progress, evidence or done"}])
+    if done and not text.strip() and not rect.progress:
+        raise ApiError(422, "validation_failed", "done needs a description", [
+            {"field": "progress", "code": "blank", "message": "describe what was done before marking it done"}])
+    try:
+        await editing.report_progress(store_of(request), rect, actor=actor.username, progress=text, done=bool(done),
+                                      filename=None, content=b"", now=ctx_of(request).engine.clock.now(),
+                                      uploaded=uploaded)
+    except ValueError as exc:
+        raise ApiError(409, "refused", str(exc)) from exc
+    names = await display_names({actor.username})
+    return JSONResponse(rectification_detail_json(rect, names, _today_of(request)))
+
+
 api_routes = [
     Route("/cemetery/cemeteries", methods(GET=endpoint(list_cemeteries))),
     Route("/cemetery/cemeteries/{cemetery_id}", methods(GET=endpoint(get_cemetery))),
     Route("/cemetery/cemeteries/{cemetery_id}/status", methods(POST=endpoint(set_status))),
     Route("/cemetery/campaigns", methods(POST=endpoint(open_campaign))),
     Route("/cemetery/tasks/{task_id}/checklist", methods(GET=endpoint(get_checklist), POST=endpoint(submit_checklist))),
+    Route("/cemetery/rectifications", methods(GET=endpoint(list_rectifications))),
+    Route("/cemetery/rectifications/{rectification_id}", methods(GET=endpoint(get_rectification))),
+    Route("/cemetery/rectifications/{rectification_id}/progress", methods(POST=endpoint(report_progress))),
 ]

@@ -112,6 +112,18 @@ SCHEMAS: dict[str, Any] = {
 _CEMETERY_ID = {"name": "cemetery_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _CHECK = {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"},
                                                                 "note": {"type": "string", "maxLength": 500}}}
+_RECTIFICATION_ID = {"name": "rectification_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_RECTIFICATION = {"type": "object", "required": ["id", "inspection_id", "cemetery_id", "item", "status", "due_on",
+                                                 "overdue", "evidence"],
+                  "properties": {"id": {"type": "integer"}, "inspection_id": {"type": "integer"},
+                                 "cemetery_id": {"type": "integer"}, "cemetery_name": {"type": "string"},
+                                 "year": {"type": "integer"}, "item": {"type": "string"},
+                                 "finding": {"type": "string"}, "owner": {"type": "string"},
+                                 "due_on": {"type": "string", "format": "date"},
+                                 "status": {"type": "string", "enum": ["open", "verified", "closed"]},
+                                 "overdue": {"type": "boolean"}, "progress": _NULLABLE_STR, "progress_at": _DT,
+                                 "progress_by": _NULLABLE_STR, "progress_by_name": _NULLABLE_STR,
+                                 "reported_done_at": _DT, "evidence": {"type": "array"}}}
 CEMETERY_PATHS: dict[str, Any] = {  # web/cemetery_api.py
     "/cemetery/cemeteries": {"get": _op(
         "公墓 register entries in your scope",
@@ -141,6 +153,28 @@ CEMETERY_PATHS: dict[str, Any] = {  # web/cemetery_api.py
         400, 401, 403, 404, 422,
         body={"type": "object", "required": ["year"],
               "properties": {"year": {"type": "integer", "minimum": 2000, "maximum": 2100}}})},
+    "/cemetery/rectifications": {"get": _op(
+        "Rectification items (整改事项) of cemetery inspections in your scope; overdue=true: open items past their "
+        "due date (the progress page's 逾期未整改 list)",
+        {"200": _json({"type": "object", "required": ["items"],
+                       "properties": {"items": {"type": "array", "items": _RECTIFICATION}}}, "Rectification items")},
+        400, 401,
+        params=[{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "verified", "closed"]}},
+                {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]}},
+                {"name": "year", "in": "query", "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}}])},
+    "/cemetery/rectifications/{rectification_id}": {"get": _op(
+        "One rectification item with its progress and evidence", {"200": _json(_RECTIFICATION, "Rectification")},
+        401, 404, params=[_RECTIFICATION_ID])},
+    "/cemetery/rectifications/{rectification_id}/progress": {"post": _op(
+        "Report progress on an open rectification item (township, county, inspector): a note, evidence (ids of files "
+        "uploaded to the inspection's case, e.g. POST /tasks/{task_id}/attachments on its 限期整改 task) and/or "
+        "done (已整改, awaiting the acceptance inspection; needs a description). An item already verified or "
+        "closed: 409 not_open",
+        {"200": _json(_RECTIFICATION, "The item after the report")}, 400, 401, 403, 404, 409, 422,
+        params=[_RECTIFICATION_ID],
+        body={"type": "object", "properties": {
+            "progress": {"type": "string", "maxLength": 1000}, "done": {"type": "boolean"},
+            "evidence": {"type": "array", "maxItems": 20, "items": {"type": "integer", "minimum": 1}}}})},
     "/cemetery/tasks/{task_id}/checklist": {
         "get": _op("The checklist an on-site or acceptance task needs: items, plot limits, photos so far",
                    {"200": _json({"type": "object", "required": ["task_id", "check_items", "plot_limits_m2"]},

@@ -90,7 +90,7 @@ schema = schemathesis.openapi.from_dict(OPENAPI)
 def test_served_document_is_the_tested_one(app: Any) -> None:
     served = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     assert served.raw_schema == OPENAPI
-    assert len(list(served.get_all_operations())) == 41
+    assert len(list(served.get_all_operations())) == 44
 
 
 TOKENS: dict[str, Any] = {}  # filled by the `seeded` fixture, read by the auth provider

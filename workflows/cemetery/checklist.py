@@ -15,11 +15,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from engine.audit import PendingEvent, append_events
 from workflows.common.checklist import ChecklistError, Finding, check_template, evaluate
-from workflows.common.models import ChecklistTemplate
+from workflows.common.models import ChecklistRecord, ChecklistTemplate
 
 TEMPLATE_CODE = "cemetery_annual"
 PLOT_KINDS = {"single": "单穴(骨灰)", "double": "双穴合葬(骨灰)", "body": "遗体墓"}
@@ -118,6 +123,130 @@ async def publish_parameters(changes: Mapping[str, Any], *, actor: str) -> Check
     check_template(body)
     return await ChecklistTemplate.create(code=TEMPLATE_CODE, version=base.version + 1, title=base.title, body=body,
                                           created_by=actor)
+
+
+async def template_of(inspection: Any) -> ChecklistTemplate:
+    """The version an inspection works with: the one current when it started (`template_id`); for inspections
+    older than that column, the version of its on-site checklist, else the newest."""
+    if inspection.template_id:
+        row = await ChecklistTemplate.get_or_none(id=inspection.template_id, code=TEMPLATE_CODE)
+        if row is not None:
+            return row
+    if inspection.checklist_record_id:
+        record = await ChecklistRecord.get_or_none(id=inspection.checklist_record_id).prefetch_related("template")
+        if record is not None and record.template.code == TEMPLATE_CODE:
+            return record.template
+    return await ensure_template()
+
+
+# -- the limits page: the parameters a city may change, with their Chinese labels and bounds ---------------
+
+@dataclass(frozen=True)
+class ParamSpec:
+    key: str
+    label: str
+    unit: str
+    low: Decimal
+    high: Decimal
+    integer: bool = False
+    percent: bool = False  # stored as a ratio (0.1), entered and shown as a percentage (10)
+    note: str = ""
+
+
+NATIONAL_ASHES_MAX = Decimal("1.0")  # 民事发〔1998〕10号: ashes plots at most 1 m²
+NATIONAL_BODY_MAX = Decimal("4.0")  # and body burial at most 4 m²
+PARAM_SPECS = [
+    ParamSpec("pw_single_max_m2", "公益性公墓单穴(骨灰)墓位占地上限", "㎡", Decimal("0.1"), NATIONAL_ASHES_MAX,
+              note="规划要求独立墓位不超过 0.5 ㎡"),
+    ParamSpec("pw_double_max_m2", "公益性公墓双穴合葬(骨灰)墓位占地上限", "㎡", Decimal("0.1"), NATIONAL_ASHES_MAX,
+              note="省内通行做法 0.8 ㎡,不得小于单穴上限"),
+    ParamSpec("com_ashes_max_m2", "经营性公墓骨灰墓位占地上限", "㎡", Decimal("0.1"), NATIONAL_ASHES_MAX,
+              note="国家标准不超过 1 ㎡"),
+    ParamSpec("body_max_m2", "遗体墓位占地上限", "㎡", Decimal("0.5"), NATIONAL_BODY_MAX, note="国家标准不超过 4 ㎡"),
+    ParamSpec("eco_share_min", "生态安葬墓位最低占比", "%", Decimal("0"), Decimal("100"), percent=True),
+    ParamSpec("measured_sample_min", "每次检查最少实测墓位数", "个", Decimal("1"), Decimal("50"), integer=True),
+    ParamSpec("rectification_days", "默认整改期限", "天", Decimal("1"), Decimal("365"), integer=True),
+]
+MAX_DOCUMENT_NUMBER = 100
+MAX_PUBLISH_NOTE = 500
+
+
+def shown_value(spec: ParamSpec, value: Any) -> str:
+    """A stored parameter as the form shows it (a ratio as a percentage)."""
+    number = Decimal(str(value))
+    if spec.percent:
+        number *= 100
+    return f"{number.normalize():f}"
+
+
+def parse_parameters(values: Mapping[str, str], current: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Changed parameters from the form (stored units), or Chinese errors keyed by parameter."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Decimal] = {}
+    for spec in PARAM_SPECS:
+        raw = values.get(spec.key, "").strip()
+        try:
+            number = Decimal(raw)
+            if not number.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            errors[spec.key] = f"{spec.label}须为数字。"
+            continue
+        if spec.integer and number != number.to_integral_value():
+            errors[spec.key] = f"{spec.label}须为整数。"
+        elif not spec.low <= number <= spec.high:
+            errors[spec.key] = f"{spec.label}须在 {spec.low}–{spec.high} {spec.unit} 之间。"
+        elif not spec.integer and number.as_tuple().exponent < -2:  # type: ignore[operator]
+            errors[spec.key] = f"{spec.label}最多保留两位小数。"
+        else:
+            clean[spec.key] = number
+    if "pw_single_max_m2" in clean and "pw_double_max_m2" in clean and \
+            clean["pw_double_max_m2"] < clean["pw_single_max_m2"]:
+        errors["pw_double_max_m2"] = "双穴合葬墓位上限不得小于单穴墓位上限。"
+    changes: dict[str, Any] = {}
+    for spec in PARAM_SPECS:
+        if spec.key not in clean:
+            continue
+        number = clean[spec.key]
+        stored: Any = int(number) if spec.integer else float(number / 100 if spec.percent else number)
+        if Decimal(str(stored)) != Decimal(str(current.get(spec.key))):
+            changes[spec.key] = stored
+    return changes, errors
+
+
+class PublishConflict(ChecklistError):
+    """Someone published a version after the form was opened."""
+
+
+async def publish_version(changes: Mapping[str, Any], *, base_version: int, document_number: str, note: str,
+                          actor: str, now: datetime) -> ChecklistTemplate:
+    """Publish the next version with changed limits, audited with who, when and the document (文号) behind it.
+    Inspections started earlier keep their version (`template_of`)."""
+    current = await ensure_template()
+    if current.version != base_version:
+        raise PublishConflict(f"检查表已由他人发布第 {current.version} 版,请核对后重新提交。")
+    if not changes:
+        raise ChecklistError("限值未作任何修改,无需发布新版本。")
+    body = copy.deepcopy(current.body)
+    unknown = set(changes) - set(body["parameters"])
+    if unknown:
+        raise ChecklistError(f"unknown parameters: {sorted(unknown)}")
+    before = {k: body["parameters"][k] for k in changes}
+    body["parameters"].update(changes)
+    body["version"] = current.version + 1
+    body["publication"] = {"document_number": document_number, "note": note, "published_by": actor,
+                           "published_at": now.isoformat(), "changed": {k: [before[k], changes[k]] for k in changes}}
+    check_template(body)
+    try:
+        async with in_transaction() as conn:
+            row = await ChecklistTemplate.create(code=TEMPLATE_CODE, version=current.version + 1,
+                                                 title=current.title, body=body, created_by=actor, using_db=conn)
+            await append_events([PendingEvent(actor, "cemetery.checklist_published", None, None, {
+                "template": TEMPLATE_CODE, "version": row.version, "document_number": document_number,
+                "changed": body["publication"]["changed"]})], now, conn)
+    except IntegrityError as exc:  # the same version published at the same moment
+        raise PublishConflict("检查表已由他人同时发布新版本,请刷新后重新提交。") from exc
+    return row
 
 
 def items_for(body: Mapping[str, Any], cemetery_type: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ cemetery (its inspections copy the org path).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -181,16 +181,18 @@ MAX_PROGRESS = 1000
 
 
 async def report_progress(store: AttachmentStore, rectification: Rectification, *, actor: str, progress: str,
-                          done: bool, filename: str | None, content: bytes, now: datetime) -> Attachment | None:
+                          done: bool, filename: str | None, content: bytes, now: datetime,
+                          uploaded: Sequence[Attachment] = ()) -> Attachment | None:
     """Record progress on an open item: a note, optional evidence (an attachment of the case, on the open 限期整改
-    task if there is one), optionally 已整改 (awaiting the acceptance inspection). Raises ValueError (Chinese) or
-    the engine's FormValidationError for a refused file; nothing is written then."""
+    task if there is one; or `uploaded`, attachments of the case already stored, as the API passes them),
+    optionally 已整改 (awaiting the acceptance inspection). Raises ValueError (Chinese) or the engine's
+    FormValidationError for a refused file; nothing is written then."""
     if rectification.status != "open":
         raise ValueError("该整改事项已验收或关闭,不能再更新。")
     text = progress.strip()
     if len(text) > MAX_PROGRESS:
         raise ValueError(f"整改进展不能超过 {MAX_PROGRESS} 个字。")
-    if not text and not done and not filename:
+    if not text and not done and not filename and not uploaded:
         raise ValueError("请填写整改进展、上传佐证材料或标记已整改。")
     if done and not text and not rectification.progress:
         raise ValueError("标记已整改前请填写整改情况。")
@@ -209,8 +211,10 @@ async def report_progress(store: AttachmentStore, rectification: Rectification, 
         if text:
             rectification.progress = text
             fields_.append("progress")
-        if attachment is not None and attachment.id not in (rectification.evidence or []):
-            rectification.evidence = [*(rectification.evidence or []), attachment.id]
+        added = [a.id for a in [*uploaded, *([attachment] if attachment else [])]
+                 if a.id not in (rectification.evidence or [])]
+        if added:
+            rectification.evidence = [*(rectification.evidence or []), *dict.fromkeys(added)]
             fields_.append("evidence")
         if done:
             rectification.reported_done_at = now
@@ -219,5 +223,6 @@ async def report_progress(store: AttachmentStore, rectification: Rectification, 
         await rectification.save(using_db=conn, update_fields=fields_)
         await append_events([PendingEvent(actor, "cemetery.rectification_progress", inspection.instance_id, None, {
             "rectification": rectification.id, "item": rectification.item, "progress": text, "done": done,
-            "attachment_id": attachment.id if attachment else None})], now, conn)
+            "attachment_id": attachment.id if attachment else None,
+            "attachment_ids": [a.id for a in uploaded] or None})], now, conn)
     return attachment

@@ -79,8 +79,9 @@ async def start_inspection(engine: Engine, cemetery: Cemetery, campaign: Inspect
         raise InspectionError(f"{cemetery.name}已关闭,不再年检。")
     try:
         async with in_transaction():
+            template = await cl.ensure_template()
             inspection = await CemeteryInspection.create(cemetery=cemetery, campaign=campaign, year=campaign.year,
-                                                         org_path=cemetery.org_path)
+                                                         org_path=cemetery.org_path, template_id=template.id)
             row = await engine.start(PROCESS_KEY, org_unit=cemetery.township_code, actor=actor,
                                      business_key=f"GMNJ-{campaign.year}-{cemetery.code}",
                                      data={"cemetery_id": cemetery.id, "inspection_id": inspection.id,
@@ -116,7 +117,7 @@ async def submit_checklist(engine: Engine, task: HumanTask, *, actor: str, check
         raise InspectionError("该事项不需要填写检查表。")
     inspection = await inspection_of_task(task)
     cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
-    template = await cl.ensure_template()
+    template = await cl.template_of(inspection)
     answers = cl.build_answers(template.body, cemetery.cemetery_type, checks, rows, eco_share, notes)
     findings = cl.evaluate_for(template.body, cemetery.cemetery_type, answers)
     now = engine.clock.now()

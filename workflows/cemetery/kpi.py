@@ -4,6 +4,8 @@
     pass_share            合格 ÷ published outcomes
     eco_burial_share      eco-burial places ÷ all places, over public-welfare cemeteries
     overdue_rectifications open rectification items past their due date
+
+Each figure links to the list behind it: the register filtered with `filter_by_result` (and the overdue list).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from engine.authz import Actor
 from engine.models import OrgUnit
@@ -72,15 +77,47 @@ def totals(rows: list[CountyProgress], county_name: str = "合计") -> CountyPro
     return total
 
 
-async def pass_share(actor: Actor, year: int) -> Decimal | None:
+async def pass_counts(actor: Actor, year: int) -> tuple[int, int]:
+    """(合格, published outcomes) of the year."""
     published = CemeteryInspection.filter(year=year, org_path__startswith=actor.org_path, published_at__isnull=False)
-    return share(await published.filter(outcome="pass").count(), await published.count())
+    return await published.filter(outcome="pass").count(), await published.count()
+
+
+async def pass_share(actor: Actor, year: int) -> Decimal | None:
+    return share(*await pass_counts(actor, year))
+
+
+async def eco_burial_counts(actor: Actor) -> tuple[int, int]:
+    """(eco-burial places, single + double places) over the public-welfare cemeteries that are not closed."""
+    rows = await Cemetery.filter(org_path__startswith=actor.org_path, cemetery_type="public_welfare").exclude(
+        status="closed").values_list("plots_eco", "plots_single", "plots_double")
+    return sum(int(r[0]) for r in rows), sum(int(r[1]) + int(r[2]) for r in rows)
 
 
 async def eco_burial_share(actor: Actor) -> Decimal | None:
-    rows = await Cemetery.filter(org_path__startswith=actor.org_path, cemetery_type="public_welfare").exclude(
-        status="closed").values_list("plots_eco", "plots_single", "plots_double")
-    return share(sum(int(r[0]) for r in rows), sum(int(r[1]) + int(r[2]) for r in rows))
+    return share(*await eco_burial_counts(actor))
+
+
+# The register list behind each figure: `/cemetery?year=&result=` (and county=, type=) selects these cemeteries.
+RESULT_FILTERS = {"due": "应检(未关闭)", "unstarted": "未启动", "started": "已启动", "published": "已公布结论",
+                  "pass": "合格", "rectify": "限期整改", "defer": "延期年检"}
+
+
+def filter_by_result(qs: QuerySet[Cemetery], result: str, year: int) -> QuerySet[Cemetery]:
+    """Cemeteries counted by one cell of `campaign_progress` (the same rules, so the list adds up to the figure)."""
+    inspections = CemeteryInspection.filter(year=year)
+    if result == "due":
+        return qs.exclude(status="closed")
+    if result == "unstarted":
+        return qs.exclude(status="closed").exclude(id__in=Subquery(inspections.values("cemetery_id")))
+    if result == "started":
+        return qs.filter(id__in=Subquery(inspections.values("cemetery_id")))
+    published = inspections.filter(published_at__isnull=False, outcome__isnull=False)
+    if result == "published":
+        return qs.filter(id__in=Subquery(published.values("cemetery_id")))
+    if result in ("pass", "rectify", "defer"):
+        return qs.filter(id__in=Subquery(published.filter(outcome=result).values("cemetery_id")))
+    return qs
 
 
 async def overdue_rectifications(actor: Actor, today: date) -> list[Rectification]:

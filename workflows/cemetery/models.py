@@ -107,6 +107,9 @@ class CemeteryInspection(Model):
     reinspection_due = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The checklist template (common.ChecklistTemplate) current when the inspection started: its checklists use
+    # that version even after a new one is published. Null on rows older than this column.
+    template_id = fields.IntField(null=True)
 
     rectifications: fields.ReverseRelation[Rectification]
 
