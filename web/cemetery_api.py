@@ -106,7 +106,8 @@ async def list_cemeteries(request: Request, actor: Actor) -> Response:
     county = q.get("county")
     if county is not None:
         if len(county) > MAX_ORG_CODE or "\x00" in county:
-            raise ApiError(400, "invalid_parameter", "county must be an org unit code")
+            raise ApiError(400, "invalid_parameter",
+                           f"county must be an org unit code: at most {MAX_ORG_CODE} characters, without NUL")
         qs = qs.filter(county_code=county)
     for name, allowed, column in (("type", CEMETERY_TYPES, "cemetery_type"), ("status", SALES_STATUSES, "status")):
         value = q.get(name)
