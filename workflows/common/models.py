@@ -43,6 +43,8 @@ class ChecklistRecord(Model):
     passed = fields.BooleanField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    template_id: int
+
     class Meta:
         table = "checklist_record"
         indexes = [Index(fields=["subject_type", "subject_id"])]
