@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,17 @@ def test_registrar_closes_findings_and_works_a_revocation_case(page: Any, passwo
     cards = page.locator("section.finding", has=own)  # other tests' findings may share the live database
     expect(cards).to_have_count(2)
     expect(cards.first).to_contain_text("整改期限")
+    # the authority hands the second finding to the district bureau itself, with a later due date
+    due = (datetime.now(UTC) + timedelta(hours=8, days=45)).date().isoformat()  # Meishan's date + 45 days
+    second = cards.nth(1)
+    second.get_by_text("修改责任方、整改措施或期限").click()
+    second.get_by_label("整改责任方").select_option("unit:511402")
+    second.get_by_label("整改期限").fill(due)
+    screenshot(page, "so_findings_edit")
+    second.get_by_role("button", name="保存修改").click()
+    expect(page.locator(".flash-success")).to_contain_text("已修改整改要求")
+    expect(cards.nth(1)).to_contain_text(f"整改期限 {due} · 责任方 东坡区")
+    expect(cards.nth(1)).to_contain_text("整改要求最后由 so_dp")
     screenshot(page, "so_findings_open")
     first = cards.first
     first.get_by_role("button", name="复查通过,关闭问题").click()  # the browser asks for the note first
