@@ -251,8 +251,10 @@ class Engine:
     # -- operations ----------------------------------------------------------------------------
 
     async def start(self, process_key: str, *, org_unit: str, actor: str, business_key: str | None = None,
-                    data: Mapping[str, Any] | None = None) -> ProcessInstance:
-        deployed = await self.specs.latest(process_key)
+                    data: Mapping[str, Any] | None = None, deployed: DeployedSpec | None = None) -> ProcessInstance:
+        # `deployed`: a caller starting many instances looks the latest version up once (one query less each)
+        if deployed is None or deployed.key != process_key:
+            deployed = await self.specs.latest(process_key)
         org = await OrgUnit.get_or_none(code=org_unit)
         if org is None:
             raise FormValidationError([FieldError("org_unit", "unknown", f"org unit {org_unit!r} does not exist")])

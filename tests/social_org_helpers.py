@@ -71,10 +71,17 @@ REPORT = {"total_assets": 120000.0, "total_income": 80000.0, "total_expenditure"
           "audit_report_attached": False}
 
 
-async def seed_live_spot_check(url: str, password_hash: str) -> int:
-    """For the browser tests (run in a subprocess against the live server's SQLite file): deploy the diagrams, add
-    the social-org users, 20 organizations and 3 inspectors of 东坡区, draw a plan and serve the first target's
-    notice. Returns that target's id (its checklist is then the inspector's to fill)."""
+async def seed_live(url: str, password_hash: str, what: str) -> dict[str, Any]:
+    """For the browser tests (run in a subprocess against the live server's SQLite file): each test seeds what it
+    needs, so any one runs alone or in any order. The diagrams, the social-org users and 东坡区's 3 inspectors are
+    added once; organizations get fresh codes and names each call.
+
+      checklist   20 organizations and a drawn plan, the first target's notice served: its checklist is the
+                  inspector's to fill → {"target_id"}
+      findings    the same, and that checklist recorded with two failed items → {"target_id"}, plus an
+                  organization with two bad years and its revocation case → {"revocation_org"}
+      objection   an organization on the 活动异常名录 (legal representative 王建国) → {"listed_org"}
+    """
     from engine.db import close_database, init_database
     from web.composition import db_config
     from workflows.social_org.spot_check import create_plan
@@ -82,29 +89,60 @@ async def seed_live_spot_check(url: str, password_hash: str) -> int:
     await init_database(db_config(url))
     try:
         engine = Engine()
-        await deploy_social_org(engine)
-        await seed_so_users(password_hash)
-        for i in range(20):
-            await make_org("511402", name=f"眉山市东坡区手机检查测试协会{i + 1}")
-        await make_inspectors("511402", 3)
+        await deploy_social_org(engine)  # the same diagrams again are not a new version
+        if not await User.exists(username=SO_USERS[0][0]):
+            await seed_so_users(password_hash)
+        if not await Inspector.exists(authority_code="511402"):
+            await make_inspectors("511402", 3)
+        _serial[0] = max(_serial[0], await SocialOrganization.all().count())
+        run = _serial[0] + 1  # names unique per call
         unit = await OrgUnit.get(code="511402")
-        plan = await create_plan(engine, year=2026, authority=unit, plan_type="random", ratio=0.04, actor="so_dp",
-                                 seed="5eed" * 8)
-        target = plan.targets[0]
-        await complete(engine, target.instance_id, "Task_notice", {"notice_no": "眉东民社检〔2026〕7号",
-                                                                   "notice_date": "2026-03-05"}, actor="so_dp")
-        # for the follow-up pages: a listed organization (objection) and two bad years (revocation case)
-        from workflows.social_org.credit import list_abnormal
-        from workflows.social_org.models import AnnualInspection
-        from workflows.social_org.projection import open_revocation_if_due
+        out: dict[str, Any] = {}
+        if what in ("checklist", "findings"):
+            for i in range(20):
+                await make_org("511402", name=f"眉山市东坡区手机检查测试协会{run}-{i + 1}")
+            plan = await create_plan(engine, year=2026, authority=unit, plan_type="random", ratio=0.04,
+                                     actor="so_dp", seed=f"{run:08d}" * 4)
+            target = plan.targets[0]
+            await complete(engine, target.instance_id, "Task_notice", {"notice_no": "眉东民社检〔2026〕7号",
+                                                                       "notice_date": "2026-03-05"}, actor="so_dp")
+            out["target_id"] = target.id
+        if what == "findings":
+            from engine import collab
+            from engine.models import ProcessInstance
+            from workflows.social_org.spot_check import record_checklist
 
-        listed = await make_org("511402", name="眉山市东坡区信用异议测试协会", legal_representative="王建国")
-        await list_abnormal(listed.id, "未按规定报送 2025 年度工作报告", "annual_report:2025", date(2026, 6, 1))
-        bad = await make_org("511402", name="眉山市东坡区撤销登记测试研究会")
-        for year, status, conclusion in ((2024, "absent", None), (2025, "closed", "unqualified")):
-            await AnnualInspection.create(organization_id=bad.id, year=year, authority_path=unit.path, status=status,
-                                          conclusion=conclusion, final_conclusion=conclusion)
-        await open_revocation_if_due(bad.id, 2025, date(2026, 6, 1))
-        return target.id
+            task = await HumanTask.get(instance_id=target.instance_id, bpmn_id="Task_checklist")
+            store = collab.AttachmentStore(Path(url.removeprefix("sqlite://")).parent / "attachments")  # the app's
+            photo, _ = await collab.add_attachment(store, instance=await ProcessInstance.get(id=target.instance_id),
+                                                   task=task, filename="现场.jpg", content=JPEG, actor="insp_dp",
+                                                   now=engine.clock.now())
+            answers: dict[str, Any] = {c: {"ok": True, "note": ""} for c in (
+                "annual_report", "disclosure", "governance", "activities")}
+            answers.update(finance={"ok": False, "note": "现金收入 3 笔未入账"}, admin_cost_ratio=12.5,
+                           evidence=[photo.id])
+            await record_checklist(engine, target, str(task.id), answers, "insp_dp")
+            from workflows.social_org.models import AnnualInspection
+            from workflows.social_org.projection import open_revocation_if_due
+
+            name = f"眉山市东坡区撤销登记测试研究会{run}"
+            bad = await make_org("511402", name=name)
+            for year, status, conclusion in ((2024, "absent", None), (2025, "closed", "unqualified")):
+                await AnnualInspection.create(organization_id=bad.id, year=year, authority_path=unit.path,
+                                              status=status, conclusion=conclusion, final_conclusion=conclusion)
+            await open_revocation_if_due(bad.id, 2025, date(2026, 6, 1))
+            out["revocation_org"] = name
+        if what == "objection":
+            from workflows.social_org.credit import list_abnormal
+
+            name = f"眉山市东坡区信用异议测试协会{run}"
+            listed = await make_org("511402", name=name, legal_representative="王建国")
+            await list_abnormal(listed.id, "未按规定报送 2025 年度工作报告", "annual_report:2025", date(2026, 6, 1))
+            out["listed_org"] = name
+        return out
     finally:
         await close_database()
+
+# a minimal JPEG (the attachment check looks at the magic bytes) for the spot-check checklist's evidence item
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64) + b"\xff\xd9"
+PHOTO = {"evidence": ("现场照片.jpg", JPEG, "image/jpeg")}

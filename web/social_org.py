@@ -11,20 +11,23 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import authz
+from engine import authz, collab
 from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
-from engine.models import HumanTask, OrgUnit
+from engine.forms import FormValidationError
+from engine.models import Attachment, HumanTask, OrgUnit, ProcessInstance
 from web.auth import ctx_of, login_required
+from web.collab import message_zh, store_of
 from web.render import flash, page
 from web.uploads import UploadError, read_upload
 from workflows.common import findings as finding_rules
-from workflows.common.models import ChecklistRecord, DrawRecord, FindingRecord
+from workflows.common.models import ChecklistRecord, ChecklistTemplate, DrawRecord, FindingRecord
 from workflows.social_org import campaign as campaigns
 from workflows.social_org import credit, kpi
 from workflows.social_org.importing import XLSX_MIME, ImportFileError, export_xlsx, import_register, template_xlsx
@@ -353,6 +356,55 @@ async def _checklist_task(target: SpotCheckTarget) -> HumanTask | None:
                                   state__in=authz.OPEN_STATES).first()
 
 
+async def _collect_evidence(request: Request, form: FormData, template: dict[str, Any], target: SpotCheckTarget,
+                            task: HumanTask, actor: Actor) -> tuple[dict[str, list[Attachment]], dict[str, str]]:
+    """Per evidence item: the files kept from an earlier (refused) submission plus the ones uploaded now, each
+    stored at once as an attachment of the checklist task (so a refused form loses no photo). Kept ids must be
+    attachments of this target's instance; a bad file is reported by name and the others are kept."""
+    store = store_of(request)
+    instance = await ProcessInstance.get(id=target.instance_id)
+    now = ctx_of(request).engine.clock.now()
+    evidence: dict[str, list[Attachment]] = {}
+    errors: dict[str, str] = {}
+    for item in template["items"]:
+        if item["kind"] != "evidence":
+            continue
+        code = item["code"]
+        kept = sorted({_int(v) for v in form.getlist(f"{code}__ids") if isinstance(v, str)} - {0})
+        rows = list(await Attachment.filter(id__in=kept, instance_id=str(instance.id)).order_by("id")) if kept else []
+        accept = item.get("accept") or []
+        problems = []
+        for upload in form.getlist(code):
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                continue
+            name = collab.clean_filename(upload.filename) or "文件"
+            content = await upload.read(store.max_bytes + 1)
+            if accept and collab.extension(name) not in accept:
+                problems.append(f"「{name}」不是允许的类型(仅限 {'、'.join(accept)}),未保存")
+                continue
+            try:
+                row, _ = await collab.add_attachment(store, instance=instance, task=task, filename=name,
+                                                     content=content, actor=actor.username, now=now)
+            except FormValidationError as exc:
+                problems.append(f"「{name}」" + message_zh(exc.errors[0], store, len(content)))
+                continue
+            if row.id not in {r.id for r in rows}:
+                rows.append(row)
+        max_files = int(item.get("max_files", 10))
+        if len(rows) > max_files:
+            problems.append(f"最多保留 {max_files} 个文件,请取消勾选多余的文件")
+        if problems:
+            errors[code] = ";".join(problems)
+        evidence[code] = rows
+    return evidence, errors
+
+
+async def _record_evidence(template: dict[str, Any], answers: dict[str, Any]) -> dict[str, list[Attachment]]:
+    ids = {code: answers.get(code) or [] for code in (i["code"] for i in template["items"] if i["kind"] == "evidence")}
+    rows = {a.id: a for a in await Attachment.filter(id__in=sorted({i for v in ids.values() for i in v}))}
+    return {code: [rows[i] for i in v if i in rows] for code, v in ids.items()}
+
+
 @login_required
 async def checklist_page(request: Request, actor: Actor) -> Response:
     target = await SpotCheckTarget.get_or_none(id=_int(request.path_params["target_id"])).prefetch_related(
@@ -366,13 +418,16 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
     can_act = task is not None and authz.can_act(actor, task)
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
+    evidence: dict[str, list[Attachment]] = {}
     status = 200
     if request.method == "POST":
         if task is None or not can_act:
             raise HTTPException(403, "该检查表当前不能由您填写(需检查人员角色,且检查通知书已送达)。")
         form = await request.form()
-        values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
-        answers, errors = parse_answers(template.body, values)
+        values = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+        evidence, file_errors = await _collect_evidence(request, form, template.body, target, task, actor)
+        answers, errors = parse_answers(template.body, values, {k: [a.id for a in v] for k, v in evidence.items()})
+        errors.update(file_errors)
         if not errors:
             try:
                 record, findings = await record_checklist(ctx_of(request).engine, target, str(task.id), answers,
@@ -388,11 +443,14 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
         status = 422
     saved = await ChecklistRecord.get_or_none(id=target.checklist_record_id) if target.checklist_record_id else None
     finding_rows = await FindingRecord.filter(record_id=saved.id).order_by("id") if saved else []
+    record_template = (await ChecklistTemplate.get(id=saved.template_id)).body if saved else None
     inspectors = await Inspector.filter(id__in=list(target.inspectors))
     return page(request, "social_org_checklist.html", {
         "target": target, "template": template.body, "task": task, "can_act": can_act, "errors": errors,
-        "values": values, "record": saved, "finding_rows": finding_rows, "today": _today(request),
-        "inspectors": inspectors, **LABELS}, status_code=status)
+        "values": values, "evidence": evidence, "record": saved, "finding_rows": finding_rows,
+        "record_template": record_template,
+        "record_evidence": await _record_evidence(record_template, saved.answers) if saved and record_template
+        else {}, "today": _today(request), "inspectors": inspectors, **LABELS}, status_code=status)
 
 
 # -- inspectors and credit lists --------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ public page by the organization, decided by the authority), and 撤销登记 cas
 
     GET  /social-org/findings?status=open|overdue|closed|all    findings in the actor's scope, overdue marked
     POST /social-org/findings/{id}/close                        closure note + optional evidence file
+    POST /social-org/findings/{id}/edit                         owner (the organization, its 业务主管单位 or an
+                                                                org unit in scope), corrective action, due date
     GET  /social-org/objections                                 objections in scope
     POST /social-org/objections/{id}/decide                     upheld (entry removed) / rejected
     GET  /social-org/revocations/{id}, POST …/step              the case, its history and the next step
@@ -20,7 +22,7 @@ from starlette.routing import Route
 from engine import authz, collab
 from engine.authz import Actor
 from engine.forms import FormValidationError
-from engine.models import ProcessInstance
+from engine.models import OrgUnit, ProcessInstance
 from web.auth import ctx_of, login_required
 from web.collab import message_zh, store_of
 from web.render import flash, page
@@ -36,8 +38,10 @@ from workflows.social_org.models import (
     CreditObjection,
     RevocationCase,
     RevocationEvent,
+    SpotCheckTarget,
 )
 from workflows.social_org.register import parse_date
+from workflows.social_org.spot_check import SUBJECT_TYPE
 
 FINDING_FILTERS = {"open": "待整改", "overdue": "已逾期", "closed": "已关闭", "all": "全部"}
 CLOSE_ROLES = MANAGE_ROLES | {"inspector"}
@@ -47,10 +51,43 @@ CASE_LABELS = {"OBJECTION_STATUSES": OBJECTION_STATUSES, "REVOCATION_STAGES": RE
 
 # -- findings -------------------------------------------------------------------------------------------------------
 
-@login_required
-async def finding_list(request: Request, actor: Actor) -> Response:
-    _require(actor, VIEW_ROLES)
-    status = request.query_params.get("status", "open")
+OWNER_LEVELS = ("city", "county", "township")  # org units that may own a corrective action
+
+
+async def _owner_units(actor: Actor) -> dict[str, OrgUnit]:
+    rows = await OrgUnit.filter(path__startswith=actor.org_path, level__in=OWNER_LEVELS).order_by("path")
+    return {o.code: o for o in rows}
+
+
+async def _owner_choices(rows: list[FindingRecord], units: dict[str, OrgUnit]) -> dict[int, dict[str, str]]:
+    """Per finding: choice key → owner name. The organization itself, its 业务主管单位 where it has one, and the
+    org units of the actor's scope (e.g. a township that must act, or another department)."""
+    target_ids = [_int(r.subject_id) for r in rows if r.subject_type == SUBJECT_TYPE]
+    targets = {str(t.id): t for t in await SpotCheckTarget.filter(id__in=target_ids).prefetch_related(
+        "organization")} if target_ids else {}
+    choices: dict[int, dict[str, str]] = {}
+    for r in rows:
+        target = targets.get(r.subject_id) if r.subject_type == SUBJECT_TYPE else None
+        own: dict[str, str] = {}
+        if target is not None:
+            own["organization"] = target.organization.name
+            if target.organization.supervisor_unit:
+                own["supervisor"] = target.organization.supervisor_unit
+        elif not r.owner_unit_code:
+            own["current"] = r.owner
+        choices[r.id] = {**own, **{f"unit:{code}": u.name for code, u in units.items()}}
+    return choices
+
+
+def _owner_choice_of(row: FindingRecord, choices: dict[str, str]) -> str:
+    if row.owner_unit_code:
+        return f"unit:{row.owner_unit_code}"
+    return next((k for k, v in choices.items() if not k.startswith("unit:") and v == row.owner), "")
+
+
+async def _finding_page(request: Request, actor: Actor, status: str, *,
+                        edit_errors: dict[int, str] | None = None, edit_values: dict[int, dict[str, str]] | None = None,
+                        status_code: int = 200) -> Response:
     status = status if status in FINDING_FILTERS else "open"
     today = _today(request)
     qs = finding_rules.in_scope(actor.org_path)
@@ -61,9 +98,23 @@ async def finding_list(request: Request, actor: Actor) -> Response:
     rows = await qs.order_by("status", "due_date", "id").limit(500)
     counts = {"open": await finding_rules.in_scope(actor.org_path).filter(status="open").count(),
               "overdue": await finding_rules.overdue(finding_rules.in_scope(actor.org_path), today).count()}
+    can_edit = bool(actor.roles & MANAGE_ROLES)
+    choices = await _owner_choices([r for r in rows if r.status == "open"], await _owner_units(actor)) \
+        if can_edit else {}
+    values = {r.id: {"owner_choice": _owner_choice_of(r, choices.get(r.id, {})),
+                     "corrective_action": r.corrective_action, "due_date": str(r.due_date)}
+              for r in rows if r.id in choices}
+    values.update(edit_values or {})
     return page(request, "social_org_findings.html", {
         "rows": rows, "status": status, "filters": FINDING_FILTERS, "counts": counts, "today": today,
-        "can_close": bool(actor.roles & CLOSE_ROLES), **CASE_LABELS})
+        "can_close": bool(actor.roles & CLOSE_ROLES), "can_edit": can_edit, "choices": choices,
+        "edit_values": values, "edit_errors": edit_errors or {}, **CASE_LABELS}, status_code=status_code)
+
+
+@login_required
+async def finding_list(request: Request, actor: Actor) -> Response:
+    _require(actor, VIEW_ROLES)
+    return await _finding_page(request, actor, request.query_params.get("status", "open"))
 
 
 async def _visible_finding(actor: Actor, finding_id: int) -> FindingRecord:
@@ -114,6 +165,45 @@ async def finding_close(request: Request, actor: Actor) -> Response:
     else:
         flash(request, f"已关闭问题:{row.label}")
     return RedirectResponse(back, status_code=303)
+
+
+@login_required
+async def finding_edit(request: Request, actor: Actor) -> Response:
+    """The authority changes the owner, the corrective action or the due date of an open finding (audited). A
+    refused change re-renders the list with the input kept and the reason next to the form (422)."""
+    _require(actor, MANAGE_ROLES)
+    row = await _visible_finding(actor, _int(request.path_params["finding_id"]))
+    form = await request.form()
+    values = {k: str(form.get(k, "")).strip()[:4000] for k in ("owner_choice", "corrective_action", "due_date")}
+    back = str(form.get("back", "")) or "/social-org/findings"
+    back = back if back.startswith("/social-org/") else "/social-org/findings"
+    if row.status != "open":  # closed meanwhile: its form is gone from the list, say so on the list
+        flash(request, "该问题已关闭,不能再修改整改要求。", "error")
+        return RedirectResponse(back, status_code=303)
+    units = await _owner_units(actor)
+    choices = (await _owner_choices([row], units)).get(row.id, {})
+    error = None
+    due = parse_date(values["due_date"]) if values["due_date"] else None
+    if values["owner_choice"] not in choices:
+        error = "请选择整改责任方(本社会组织、业务主管单位或您管理范围内的单位)。"
+    elif due is None:
+        error = "请填写有效的整改期限(如 2026-05-01)。"
+    else:
+        unit_code = values["owner_choice"].removeprefix("unit:") if values["owner_choice"].startswith("unit:") \
+            else None
+        try:
+            await finding_rules.update_finding(
+                row.id, actor=actor.username, owner=choices[values["owner_choice"]], owner_unit_code=unit_code,
+                corrective_action=values["corrective_action"], due_date=due, today=_today(request),
+                now=ctx_of(request).engine.clock.now())
+        except finding_rules.FindingError as exc:
+            error = str(exc) + "。"
+    if error is None:
+        flash(request, f"已修改整改要求:{row.label}")
+        return RedirectResponse(back, status_code=303)
+    shown = back.partition("status=")[2].partition("&")[0] or "open"
+    return await _finding_page(request, actor, shown, edit_errors={row.id: error}, edit_values={row.id: values},
+                               status_code=422)
 
 
 # -- objections -----------------------------------------------------------------------------------------------------
@@ -241,6 +331,7 @@ async def revocation_detail(request: Request, actor: Actor) -> Response:
 routes = [
     Route("/social-org/findings", finding_list),
     Route("/social-org/findings/{finding_id:int}/close", finding_close, methods=["POST"]),
+    Route("/social-org/findings/{finding_id:int}/edit", finding_edit, methods=["POST"]),
     Route("/social-org/objections", objection_list),
     Route("/social-org/objections/{objection_id:int}/decide", objection_decide, methods=["POST"]),
     Route("/social-org/revocations", revocation_list),

@@ -13,7 +13,14 @@ from engine.clock import FakeClock
 from engine.models import Attachment, HumanTask, OrgUnit
 from engine.runtime import Engine
 from tests.conftest import browser_login
-from tests.social_org_helpers import complete, deploy_social_org, make_inspectors, make_org, seed_so_users
+from tests.social_org_helpers import (
+    PHOTO,
+    complete,
+    deploy_social_org,
+    make_inspectors,
+    make_org,
+    seed_so_users,
+)
 from workflows.common import findings as rules
 from workflows.common.checklist import evaluate
 from workflows.common.models import ChecklistRecord, ChecklistTemplate, FindingRecord
@@ -91,7 +98,8 @@ async def test_spot_check_findings_follow_the_deadline_and_close_with_evidence(c
     csrf = await browser_login(client, "insp_dp")
     answers = {f"{c}__ok": "yes" for c in ("annual_report", "disclosure", "governance", "finance", "activities")}
     r = await client.post(f"/social-org/spot-checks/targets/{target.id}/checklist",
-                          data={"csrf_token": csrf, **answers, "admin_cost_ratio": "12.5"})  # the limit is 10
+                          data={"csrf_token": csrf, **answers, "admin_cost_ratio": "12.5"},  # the limit is 10
+                          files=PHOTO)
     assert r.status_code == 303, r.text
     finding = await FindingRecord.get()
     assert (finding.item, finding.value, finding.status) == ("admin_cost_ratio", "12.5", "open")

@@ -9,7 +9,14 @@ from engine.forms import FormValidationError
 from engine.models import HumanTask, OrgUnit
 from engine.runtime import Engine
 from tests.conftest import browser_login
-from tests.social_org_helpers import complete, deploy_social_org, make_inspectors, make_org, seed_so_users
+from tests.social_org_helpers import (
+    PHOTO,
+    complete,
+    deploy_social_org,
+    make_inspectors,
+    make_org,
+    seed_so_users,
+)
 from workflows.common.draw import draw_targets, population_hash
 from workflows.common.models import ChecklistRecord, DrawRecord
 from workflows.social_org import kpi
@@ -112,7 +119,8 @@ async def test_spot_check_pages_checklist_and_public_results(client: Any, engine
     no_csrf = await client.post(url, data={**answers})
     assert no_csrf.status_code == 403
     done = await client.post(url, data={"csrf_token": csrf, **answers, "finance__ok": "no",
-                                        "finance__note": "现金收支未入账", "admin_cost_ratio": "12.5"})
+                                        "finance__note": "现金收支未入账", "admin_cost_ratio": "12.5"},
+                             files=PHOTO)
     assert done.status_code == 303, done.text
     record = await ChecklistRecord.get()
     assert record.passed is False and {f["item"] for f in record.findings} == {"finance", "admin_cost_ratio"}

@@ -3,6 +3,7 @@ an owner and a due date; it is closed with a recorded closure (who, when, what w
 
     checklist evaluated ──▶ open_findings (one row per Finding, same transaction as the ChecklistRecord)
     open ──(close_finding: note required, evidence attachment optional)──▶ closed
+    open ──(update_finding: owner / owner org unit, corrective action, due date; audited)──▶ open
     open and due_date < today ──▶ overdue (a query, not a state: it cannot go stale)
 
 Template data this module reads (all optional): item "corrective_action" (the default action text) and the
@@ -18,7 +19,9 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
+from engine.audit import PendingEvent, append_events
 from workflows.common.checklist import Finding
 from workflows.common.models import ChecklistRecord, FindingRecord
 
@@ -83,6 +86,47 @@ async def close_finding(finding_id: int, *, actor: str, note: str, now: datetime
     if not updated:  # a conditional update: two people closing at once cannot both succeed
         raise FindingError("该问题不存在或已关闭")
     return await FindingRecord.get(id=finding_id)
+
+
+MAX_DUE_DAYS = 366  # a due date more than a year after the check is a typing error, not a plan
+
+
+async def update_finding(finding_id: int, *, actor: str, owner: str, owner_unit_code: str | None,
+                         corrective_action: str, due_date: date, today: date, now: datetime) -> FindingRecord:
+    """Change who carries out the corrective action (a name, or an org unit with its name as `owner`), the action
+    and the due date of an open finding. The change and its before/after values are one audit event
+    (finding.updated, on the checklist's instance), in the same transaction as a conditional update."""
+    owner, action = owner.strip(), corrective_action.strip()
+    if not owner:
+        raise FindingError("请填写整改责任方")
+    if len(owner) > 200:
+        raise FindingError("整改责任方不能超过 200 字")
+    if len(action) < 2:
+        raise FindingError("请填写整改措施")
+    if len(action) > 1000:
+        raise FindingError("整改措施不能超过 1000 字")
+    row = await FindingRecord.get_or_none(id=finding_id)
+    if row is None or row.status != "open":
+        raise FindingError("该问题不存在或已关闭,不能修改")
+    if due_date < today:
+        raise FindingError("整改期限不能早于今天")
+    if (due_date - row.created_at.date()).days > MAX_DUE_DAYS:
+        raise FindingError(f"整改期限不能晚于检查后 {MAX_DUE_DAYS} 天")
+    new = {"owner": owner, "owner_unit_code": owner_unit_code, "corrective_action": action, "due_date": due_date}
+    changes = {k: [getattr(row, k), v] for k, v in new.items() if getattr(row, k) != v}
+    if not changes:
+        raise FindingError("未作任何修改")
+    record = await ChecklistRecord.get(id=row.record_id)
+    async with in_transaction() as conn:
+        updated = await FindingRecord.filter(id=row.id, status="open").using_db(conn).update(
+            **{k: v[1] for k, v in changes.items()}, updated_at=now, updated_by=actor)
+        if not updated:  # closed meanwhile
+            raise FindingError("该问题不存在或已关闭,不能修改")
+        await append_events([PendingEvent(actor, "finding.updated", record.instance_id, None, {
+            "finding_id": row.id, "subject_type": row.subject_type, "subject_id": row.subject_id,
+            "changes": {k: [str(a) if a is not None else None, str(b) if b is not None else None]
+                        for k, (a, b) in changes.items()}})], now, conn)
+    return await FindingRecord.get(id=row.id)
 
 
 def in_scope(scope_path: str) -> QuerySet[FindingRecord]:

@@ -3,8 +3,9 @@
     ChecklistTemplate  code + version, items and parameter defaults as JSON (see workflows.common.checklist)
     ChecklistRecord    one completed checklist for a subject, with its answers and findings
     DrawRecord         one verifiable draw: seed, population hash and snapshot, ratio, k, result
-    FindingRecord      one failed checklist item: corrective action, owner, due date, closure (who, when, note,
-                       evidence attachment); see workflows.common.findings
+    FindingRecord      one failed checklist item: corrective action, owner (a name, or an org unit), due date
+                       (editable while open, audited), closure (who, when, note, evidence attachment); see
+                       workflows.common.findings
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class ChecklistRecord(Model):
     findings: list[dict[str, Any]] = fields.JSONField(default=list)  # type: ignore[assignment]
     passed = fields.BooleanField()
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    template_id: int
 
     class Meta:
         table = "checklist_record"
@@ -82,6 +85,7 @@ class FindingRecord(Model):
     value = fields.CharField(max_length=64, null=True)
     corrective_action = fields.CharField(max_length=1000)
     owner = fields.CharField(max_length=200)  # who must carry out the corrective action
+    owner_unit_code = fields.CharField(max_length=32, null=True)  # set when the owner is an org unit
     due_date = fields.DateField()
     status = fields.CharField(max_length=16, default="open")  # open / closed
     created_at = fields.DatetimeField()
@@ -89,6 +93,8 @@ class FindingRecord(Model):
     closed_by = fields.CharField(max_length=64, null=True)
     closure_note = fields.TextField(null=True)
     evidence_attachment_id = fields.IntField(null=True)  # engine Attachment on the subject instance
+    updated_at = fields.DatetimeField(null=True)  # last change of owner, action or due date (audited)
+    updated_by = fields.CharField(max_length=64, null=True)
 
     record_id: int
 

@@ -86,6 +86,7 @@ async def launch(engine: Engine, campaign_id: int, *, actor: str, batch_size: in
     already = await AnnualInspection.filter(campaign_id=campaign.id).count()
     await AnnualCampaign.filter(id=campaign.id).update(status="running", total=already + len(due), exempt=exempt,
                                                        launched=already, error=None)
+    deployed = await engine.specs.latest(PROCESS_KEY)  # once: every organization of a campaign on one version
     try:
         for offset in range(0, len(due), batch_size):
             batch = due[offset:offset + batch_size]
@@ -94,7 +95,8 @@ async def launch(engine: Engine, campaign_id: int, *, actor: str, batch_size: in
                 for org in batch:
                     instance = await engine.start(PROCESS_KEY, org_unit=org.authority_code, actor=actor,
                                                   business_key=f"NJ{campaign.year}-{org.uscc}",
-                                                  data=start_data(campaign, org, params.rectification_period))
+                                                  data=start_data(campaign, org, params.rectification_period),
+                                                  deployed=deployed)
                     rows.append(AnnualInspection(organization_id=org.id, campaign_id=campaign.id, year=campaign.year,
                                                  authority_path=org.authority_path, instance_id=str(instance.id),
                                                  report_deadline=report_deadline(campaign, org)))

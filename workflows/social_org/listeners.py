@@ -10,7 +10,8 @@ engine's transaction, so what they write commits or rolls back with the step, an
                    date in the same transaction (workflows.social_org.projection.project). Queries inside the
                    engine's `in_transaction` block run on its connection (Tortoise sets it in the context).
                    The scheduler sweep still runs the same idempotent projection as a catch-up after a restart
-                   or for instances changed before this listener existed.
+                   or for instances changed before this listener existed. A start is skipped: nothing can
+                   point at a brand-new instance yet.
 """
 
 from __future__ import annotations
@@ -44,7 +45,15 @@ async def audit_report(ctx: StepContext) -> None:
         audit_attachment_id=attachment.id, audit_sha256=attachment.sha256)
 
 
+def is_start(ctx: StepContext) -> bool:
+    """The instance is being created: its id is new, so no domain row can point at it yet (AnnualInspection and
+    SpotCheckTarget learn the id after `start` returns), and projecting would only look for rows in vain."""
+    return ctx.instance.version == 1 and ctx.completed_task is None
+
+
 async def project_step(ctx: StepContext) -> None:
+    if is_start(ctx):
+        return  # one query less per instance: 1,650 fewer when a campaign launches
     await project([ctx.instance], ctx.now)
 
 

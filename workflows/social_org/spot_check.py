@@ -19,9 +19,9 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from engine.models import OrgUnit
+from engine.models import Attachment, OrgUnit
 from engine.runtime import Engine
-from workflows.common.checklist import ChecklistError, Finding, evaluate
+from workflows.common.checklist import ChecklistError, Finding, evaluate, evidence_ids, evidence_required
 from workflows.common.draw import TargetDraw, draw_inspectors, draw_targets, new_seed, population_hash
 from workflows.common.findings import open_findings
 from workflows.common.models import ChecklistRecord, ChecklistTemplate, DrawRecord
@@ -58,6 +58,18 @@ CHECKLIST_V1: dict[str, Any] = {
         {"code": "remarks", "kind": "text", "label": "其他情况说明"},
     ],
 }
+# Version 2 adds the evidence item (photos on site, scans of the books for a desk check). Records made with
+# version 1 keep pointing at it; new checklists use the newest version.
+EVIDENCE_ACCEPT = ["jpg", "jpeg", "png", "pdf"]
+CHECKLIST_V2: dict[str, Any] = {
+    **CHECKLIST_V1, "version": 2,
+    "items": [*CHECKLIST_V1["items"][:-1],
+              {"code": "evidence", "kind": "evidence", "required": True, "accept": EVIDENCE_ACCEPT, "max_files": 10,
+               "label": "检查佐证材料:现场照片,或查阅的账簿、会议记录等的照片或扫描件",
+               "legal_basis": "社会组织抽查暂行办法 9"},
+              CHECKLIST_V1["items"][-1]],
+}
+CHECKLIST_CURRENT = CHECKLIST_V2
 
 
 class SpotCheckError(ValueError):
@@ -65,11 +77,13 @@ class SpotCheckError(ValueError):
 
 
 async def checklist_template() -> ChecklistTemplate:
-    """The current template (seeded as version 1 on first use)."""
+    """The current template: the newest stored version, CHECKLIST_CURRENT seeded on first use (older versions
+    stay, with the records made with them)."""
     row = await ChecklistTemplate.filter(code=CHECKLIST_CODE).order_by("-version").first()
-    if row is None:
-        row, _ = await ChecklistTemplate.get_or_create(code=CHECKLIST_CODE, version=1, defaults={
-            "title": CHECKLIST_V1["title"], "body": CHECKLIST_V1})
+    if row is None or row.version < CHECKLIST_CURRENT["version"]:
+        row, _ = await ChecklistTemplate.get_or_create(code=CHECKLIST_CODE, version=CHECKLIST_CURRENT["version"],
+                                                       defaults={"title": CHECKLIST_CURRENT["title"],
+                                                                 "body": CHECKLIST_CURRENT})
     return row
 
 
@@ -184,13 +198,21 @@ def verify_inspector_record(record: DrawRecord, recused: Mapping[str, Sequence[s
     return Verification(record, hash_ok, rerun, hash_ok and rerun == list(record.selected))
 
 
-def parse_answers(template: Mapping[str, Any], form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The mobile checklist form → checklist answers; a 不符合 needs a note (errors in Chinese, by item code)."""
+def parse_answers(template: Mapping[str, Any], form: Mapping[str, str],
+                  evidence: Mapping[str, Sequence[int]] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The mobile checklist form → checklist answers; a 不符合 needs a note, a required evidence item a file
+    (errors in Chinese, by item code). `evidence` holds the attachment ids already stored per evidence item."""
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for item in template["items"]:
         code, kind = item["code"], item["kind"]
-        if kind == "check":
+        if kind == "evidence":
+            ids = list((evidence or {}).get(code, []))
+            if ids:
+                answers[code] = ids
+            elif evidence_required(item):
+                errors[code] = "请拍照或上传至少 1 个佐证材料"
+        elif kind == "check":
             verdict = form.get(f"{code}__ok", "")
             note = form.get(f"{code}__note", "").strip()
             if verdict not in ("yes", "no"):
@@ -225,6 +247,9 @@ async def record_checklist(engine: Engine, target: SpotCheckTarget, task_id: str
         findings = evaluate(template.body, answers)
     except ChecklistError as exc:
         raise SpotCheckError(str(exc)) from exc
+    ids = set(evidence_ids(template.body, answers))
+    if ids and await Attachment.filter(id__in=sorted(ids), instance_id=target.instance_id).count() != len(ids):
+        raise SpotCheckError("佐证材料须是本检查对象办理流程中上传的文件")
     org = await SocialOrganization.get(id=target.organization_id)
     now = engine.clock.now()
     async with in_transaction() as conn:
