@@ -4,6 +4,7 @@ one demo user per role, and a few instances in different states."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.clock import Clock, FakeClock
@@ -154,7 +155,7 @@ async def seed_all() -> list[str]:
     from workflows.social_org import demo as social_org_demo
 
     report.append(await social_org_demo.seed(engine))
-    report.append(await _social_org_campaigns(engine))
+    report.append(await _social_org_campaigns(engine, clock))
     from workflows.cemetery import demo as cemetery_demo
 
     report.append(await cemetery_demo.seed(engine))
@@ -168,15 +169,23 @@ async def seed_all() -> list[str]:
     return report
 
 
-async def _social_org_campaigns(engine: Engine) -> str:
+async def _social_org_campaigns(engine: Engine, clock: FakeClock) -> str:
     """This year's 年检 campaign and a 4% spot-check plan of the city authority, so the dashboard has numbers."""
     from workflows.social_org import campaign, spot_check
+    from workflows.social_org.demo import work_campaign
 
     city = await OrgUnit.get(code="511400")
-    year = campaign.campaign_year_default(engine.clock.now())
+    today = clock.now()
+    year = campaign.campaign_year_default(today)
+    clock.set(datetime(year + 1, 1, 12, 1, 0, tzinfo=UTC))  # opened in January, worked through the spring
     opened = await campaign.open_campaign(year, city, "so_city")
     launched = await campaign.launch(engine, opened.id, actor="so_city")
+    clock.set(datetime(year + 1, 3, 20, 1, 0, tzinfo=UTC))
+    worked = await work_campaign(engine, opened.id)
+    clock.set(today)
+    await engine.wake_due_timers()  # the deadlines have passed for those that did not report
     plan = await spot_check.create_plan(engine, year=year + 1, authority=city, plan_type="random", ratio=0.04,
                                         actor="so_city")
-    return (f"social organizations: {year} 年检 instances {launched.launched}, {year + 1} spot-check targets "
-            f"{len(plan.targets)}")
+    return (f"social organizations: {year} 年检 instances {launched.launched} ({worked['concluded']} concluded, "
+            f"{worked['basic']} of them 基本合格; {worked['not_reported']} not reported), {year + 1} spot-check "
+            f"targets {len(plan.targets)}")

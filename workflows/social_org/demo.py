@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
-from engine.models import OrgUnit
+from engine.models import HumanTask, OrgUnit
 from engine.runtime import Engine
 from workflows.social_org.credit import list_abnormal
 from workflows.social_org.models import (
+    AnnualInspection,
     CreditListEntry,
     CreditObjection,
     Inspector,
@@ -116,3 +118,39 @@ async def seed(engine: Engine) -> str:
         await RevocationCase.create(organization_id=org_id, year=today.year - 1, opened_on=today, reason=reason)
     return (f"social organizations: {len(orgs)} demo organizations, {len(inspectors)} inspectors, "
             f"{len(conflicts)} declared conflicts, 12 on the 活动异常名录, 1 objection, 2 revocation cases")
+
+
+DEMO_REPORT: dict[str, Any] = {"total_assets": 350000, "total_income": 180000, "total_expenditure": 165000,
+               "activities_summary": "全年按章程开展会员服务、培训和公益活动,财务收支规范(演示)。", "meetings_held": 2,
+               "audit_report_attached": False}
+
+
+async def work_campaign(engine: Engine, campaign_id: int, *, share: float = 0.94, seed: int = 2025) -> dict[str, int]:
+    """Demo: most organizations report on time and the authority concludes their inspection (a few 基本合格, which
+    go on to rectification); the rest — and every 基金会, whose audit report the demo does not invent — have not
+    reported when the deadline passes. Run with the clock in the spring of the campaign; returns counts."""
+    rng = random.Random(seed)
+    counts = {"concluded": 0, "basic": 0, "not_reported": 0}
+    rows = await AnnualInspection.filter(campaign_id=campaign_id).select_related("organization").order_by("id")
+    for row in rows:
+        if row.instance_id is None or row.organization.org_type == "foundation" or rng.random() >= share:
+            counts["not_reported"] += 1
+            continue
+        basic = rng.random() < 0.05
+        answers: dict[str, dict[str, Any]] = {
+            "Task_submit_report": DEMO_REPORT,
+            "Task_supervisor_review": {"supervisor_agrees": True, "supervisor_opinion": "同意报送(演示)"},
+            "Task_review": {"review_action": "conclude", "review_note": "材料齐全(演示)"},
+            "Task_conclude": {"conclusion": "basic", "conclusion_opinion": "财务管理不够规范,限期整改(演示)"}
+            if basic else {"conclusion": "qualified", "conclusion_opinion": "年检合格(演示)"},
+        }
+        for _ in range(len(answers)):
+            task = await HumanTask.filter(instance_id=row.instance_id, state="READY",
+                                          bpmn_id__in=list(answers)).first()
+            if task is None:
+                break
+            await engine.complete_task(task.id, answers[task.bpmn_id], actor="so_report"
+                                       if task.bpmn_id == "Task_submit_report" else "so_city")
+        counts["concluded"] += 1
+        counts["basic"] += basic
+    return counts
