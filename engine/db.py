@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as _migrate
 
@@ -20,12 +21,22 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def _connection(url: str) -> str | dict[str, Any]:
+    """PostgreSQL as a URL; SQLite expanded to Tortoise's dict form with our backend (one-hop BEGIN)."""
+    url = normalize_url(url)
+    if not url.startswith("sqlite://"):
+        return url
+    info = expand_db_url(url)
+    info["engine"] = "engine.sqlite_backend"
+    return info
+
+
 def tortoise_config(
     url: str, apps: Sequence[tuple[str, str, str]] = (ENGINE_APP,), connection: str = "default"
 ) -> dict[str, Any]:
     """Build a Tortoise config; `connection` lets tests give PostgreSQL its own name (SQL is cached per name)."""
     return {
-        "connections": {connection: normalize_url(url)},
+        "connections": {connection: _connection(url)},
         "apps": {
             label: {"models": [models], "migrations": migrations, "default_connection": connection}
             for label, models, migrations in apps
@@ -55,4 +66,4 @@ async def close_database() -> None:
 
 
 def is_postgres(config: dict[str, Any]) -> bool:
-    return any(str(url).startswith("postgres") for url in config["connections"].values())
+    return any(isinstance(url, str) and url.startswith("postgres") for url in config["connections"].values())

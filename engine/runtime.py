@@ -628,7 +628,8 @@ class Engine:
         # After a boundary timer, last_task is Spiff's internal join, whose data lacks what later scripts set:
         # the ready human tasks hold the newest data, so they win.
         current = dict(wf.last_task.data) if wf.last_task is not None else {}
-        for ready_task in _ready_human_tasks(wf):
+        ready_now = _ready_human_tasks(wf)  # one walk of the task tree, used twice
+        for ready_task in ready_now:
             current.update(ready_task.data)
         current.update(wf.data)
         fields = {
@@ -655,7 +656,7 @@ class Engine:
             row.version += 1
 
         # Task index: close rows that are no longer ready, open rows for newly ready tasks.
-        ready = {str(t.id): t for t in _ready_human_tasks(wf)} if status == "running" else {}
+        ready = {str(t.id): t for t in ready_now} if status == "running" else {}
         # The index rows open before this operation are exactly the ready human tasks of the restored
         # workflow (both were written by the same version-checked transaction), so no query is needed.
         open_ids = set() if is_new else set(previously_open or ())
