@@ -102,6 +102,14 @@ class StepContext:
     actor: str | None = None  # who did the operation (None for the scheduler)
 
 
+@dataclass(frozen=True)
+class Saved:
+    """An operation's result: the saved instance and, when known without a query, its open task rows."""
+
+    instance: ProcessInstance
+    open_tasks: list[HumanTask] | None
+
+
 StepListener = Callable[[StepContext], Awaitable[None]]
 NotificationSink = Callable[[Sequence[Notification]], Awaitable[None]]
 
@@ -281,6 +289,14 @@ class Engine:
                             task_row: HumanTask | None = None) -> ProcessInstance:
         """Complete a ready human task with its form data. `opinion` (审批意见) is recorded as a comment; a step with
         requireOpinion needs one: this argument, the form's own `opinion` field, or an earlier comment by `actor`."""
+        done = await self.complete_task_detailed(task_id, data, actor=actor, expected_version=expected_version,
+                                                 opinion=opinion, task_row=task_row)
+        return done.instance
+
+    async def complete_task_detailed(self, task_id: str | uuid.UUID, data: Mapping[str, Any], *, actor: str,
+                                     expected_version: int | None = None, opinion: str | None = None,
+                                     task_row: HumanTask | None = None) -> Saved:
+        """`complete_task`, also returning the instance's open task rows when they are known without a query."""
         if task_row is None or "_instance" not in task_row.__dict__:  # a caller may pass the row it already read
             task_row = await self._task_row(task_id, with_instance=True)
         if task_row.state not in OPEN_STATES:
@@ -333,9 +349,9 @@ class Engine:
                 _, event = await create_comment(conn, instance_id=str(row.id), task_id=str(task_id), author=actor,
                                                 body=opinion_text, kind="opinion", now=self.clock.now())
                 events.append(event)
-            await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor),
-                                previously_open=before, submitted=(task.task_spec.bpmn_id, clean))
-        return row
+            open_rows = await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor),
+                                            previously_open=before, submitted=(task.task_spec.bpmn_id, clean))
+        return Saved(row, open_rows)
 
     async def claim(self, task_id: str | uuid.UUID, *, actor: str) -> HumanTask:
         task_row = await self._task_row(task_id)
@@ -621,7 +637,10 @@ class Engine:
                        deployed: DeployedSpec, events: list[PendingEvent], *, is_new: bool = False,
                        done_task: tuple[str, str] | None = None, status: str | None = None,
                        error: str | None = None, previously_open: set[str] | None = None,
-                       submitted: tuple[str, Mapping[str, Any]] | None = None) -> None:
+                       submitted: tuple[str, Mapping[str, Any]] | None = None) -> list[HumanTask] | None:
+        """Save the workflow, the task index and the audit events on `conn`. Returns the instance's open task rows
+        afterwards when this operation wrote all of them (no task open before stays open, no listener ran that
+        might have changed them): then a caller need not read them back. Otherwise None."""
         now = self.clock.now()
         completed = wf.is_completed()
         status = status or ("completed" if completed else "running")
@@ -696,8 +715,11 @@ class Engine:
                                             "org_unit": r.org_unit}))
         if status != "running" and (not events or events[-1].action not in ("instance.cancelled",)):
             events.append(PendingEvent("engine", f"instance.{status}", str(row.id), None, {}))
-        for listener in self.listeners.get(row.process_key, ()):
+        listeners = self.listeners.get(row.process_key, ())
+        for listener in listeners:
             await listener(StepContext(conn, row, current, now, submitted[0] if submitted else None,
                                        submitted[1] if submitted else None, new_rows, events,
                                        done_task[1] if done_task else None))
         await append_events(events, now, conn)
+        still_open = open_ids - closed - ({done_task[0]} if done_task else set())
+        return None if still_open or listeners else new_rows
