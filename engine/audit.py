@@ -17,6 +17,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from engine.db import CachedUpdate
 from engine.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -47,6 +48,8 @@ def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, ins
 # A stale guess (another process appended, our transaction rolled back, another database under the same name)
 # matches no row, changes nothing, and the append falls back to reading the locked head. Never trusted blindly.
 _tips: dict[str, tuple[int, str]] = {}
+_MOVE_HEAD = CachedUpdate(AuditHead, ("seq", "hash"), '"id"={id} AND "seq"={seq} AND "hash"={hash}',
+                          ("id", "seq", "hash"))
 
 
 def _chain(events: list[PendingEvent], at: datetime, seq: int, prev: str) -> list[AuditEvent]:
@@ -74,8 +77,8 @@ async def append_events(events: list[PendingEvent], at: datetime, connection: Ba
     tip = _tips.get(name)
     if tip is not None:
         rows = _chain(events, at, *tip)
-        moved = await AuditHead.filter(id=1, seq=tip[0], hash=tip[1]).using_db(connection).update(
-            seq=rows[-1].seq, hash=rows[-1].hash)
+        moved = await _MOVE_HEAD.run(connection, {"seq": rows[-1].seq, "hash": rows[-1].hash}, id=1, seq=tip[0],
+                                     hash=tip[1])
         if moved == 1:
             await AuditEvent.bulk_create(rows, using_db=connection)
             _tips[name] = (rows[-1].seq, rows[-1].hash)

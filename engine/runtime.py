@@ -29,7 +29,6 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from engine import authz, sandbox
@@ -37,6 +36,7 @@ from engine.audit import PendingEvent, append_events
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
 from engine.collab import clean_comment, create_comment, has_opinion, notify
+from engine.db import CachedUpdate
 from engine.errors import ConflictError, EngineError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError, validate_form
 from engine.models import HumanTask, Notification, OrgUnit, ProcessInstance, User
@@ -204,6 +204,17 @@ def _item_label(task: Task) -> str | None:
     return None
 
 
+# The two UPDATEs of every completion, written once (engine.db.CachedUpdate) rather than built per call.
+# Closing the task row: open, not delegated, and unclaimed or claimed by the actor (the same guard as before).
+_CLOSE_TASK = CachedUpdate(HumanTask, ("state", "completed_by", "completed_at"),
+                           """"id"={id} AND "state" IN ('READY','CLAIMED') AND "owner" IS NULL """
+                           """AND ("assignee" IS NULL OR "assignee"={assignee})""", ("id", "assignee"))
+# Saving the instance with the optimistic version check.
+_SAVE_INSTANCE = CachedUpdate(ProcessInstance, ("version", "state", "status", "next_timer_at", "data", "updated_at",
+                                                "completed_at", "error"),
+                              '"id"={id} AND "version"={version}', ("id", "version"))
+
+
 def _ready_human_tasks(wf: BpmnWorkflow) -> list[Task]:
     return wf.get_tasks(state=TaskState.READY, manual=True)
 
@@ -340,9 +351,8 @@ class Engine:
             # Lock the task row first: a concurrent delegate/reassign either committed before (0 rows: conflict)
             # or waits for this transaction and then finds the task closed.
             # It also closes the row (DONE), so _persist need not touch it again: one statement, not two.
-            n = await HumanTask.filter(Q(assignee=None) | Q(assignee=actor), id=task_row.id, state__in=OPEN_STATES,
-                                       owner=None).using_db(conn).update(state="DONE", completed_by=actor,
-                                                                         completed_at=self.clock.now())
+            n = await _CLOSE_TASK.run(conn, {"state": "DONE", "completed_by": actor, "completed_at": self.clock.now()},
+                                      id=task_row.id, assignee=actor)
             if n != 1:
                 raise ConflictError(f"task {task_id} was reassigned, delegated or closed meanwhile")
             if opinion_text:
@@ -666,8 +676,7 @@ class Engine:
             row.version = 1
             await row.save(using_db=conn)
         else:
-            n = await ProcessInstance.filter(id=row.id, version=row.version).using_db(conn).update(
-                version=row.version + 1, **fields)
+            n = await _SAVE_INSTANCE.run(conn, {"version": row.version + 1, **fields}, id=row.id, version=row.version)
             if n != 1:
                 raise ConflictError(f"instance {row.id} was changed by another operation; reload and retry")
             for k, v in fields.items():
