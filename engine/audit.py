@@ -1,9 +1,10 @@
 """Append-only audit events, hash-chained across the whole database.
 
 Each event's hash is sha256(prev_hash ‖ canonical JSON of its fields); the chain's tip lives in
-`AuditHead`, locked (SELECT … FOR UPDATE on PostgreSQL) by the appending transaction, so two
-processes can never fork the chain. Appends happen at the end of the operation's transaction
-to keep that lock short. `verify_chain` recomputes every link and reports the first broken one.
+`AuditHead`, locked by the appending transaction (a conditional UPDATE from the tip this process last
+wrote, or SELECT … FOR UPDATE when that guess is stale), so two processes can never fork the chain.
+Appends happen at the end of the operation's transaction to keep that lock short. `verify_chain`
+recomputes every link and reports the first broken one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from engine.db import CachedUpdate
 from engine.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -41,19 +43,16 @@ def _digest(prev_hash: str, seq: int, at: datetime, actor: str, action: str, ins
     return hashlib.sha256(prev_hash.encode() + body.encode()).hexdigest()
 
 
-async def append_events(events: list[PendingEvent], at: datetime, connection: BaseDBAsyncClient) -> None:
-    """Append inside the caller's transaction (`connection`)."""
-    if not events:
-        return
-    head = await AuditHead.filter(id=1).using_db(connection).select_for_update().first()
-    if head is None:
-        # First append ever. A concurrent first append may be creating the head too (FOR UPDATE locked
-        # nothing): insert idempotently — on PostgreSQL this waits for the other insert — then lock it.
-        await connection.execute_query(
-            f"INSERT INTO {AuditHead._meta.db_table} (id, seq, hash) VALUES (1, 0, '{GENESIS}') "
-            "ON CONFLICT (id) DO NOTHING")
-        head = await AuditHead.filter(id=1).using_db(connection).select_for_update().get()
-    seq, prev = head.seq, head.hash
+# The chain tip this process last wrote, per connection name: appends try it first with one conditional UPDATE of
+# the head (seq and hash both checked, under the row lock) instead of reading the head, locked, and then writing it.
+# A stale guess (another process appended, our transaction rolled back, another database under the same name)
+# matches no row, changes nothing, and the append falls back to reading the locked head. Never trusted blindly.
+_tips: dict[str, tuple[int, str]] = {}
+_MOVE_HEAD = CachedUpdate(AuditHead, ("seq", "hash"), '"id"={id} AND "seq"={seq} AND "hash"={hash}',
+                          ("id", "seq", "hash"))
+
+
+def _chain(events: list[PendingEvent], at: datetime, seq: int, prev: str) -> list[AuditEvent]:
     rows = []
     for ev in events:
         seq += 1
@@ -62,8 +61,40 @@ async def append_events(events: list[PendingEvent], at: datetime, connection: Ba
         rows.append(AuditEvent(seq=seq, at=at, actor=ev.actor, action=ev.action, instance_id=ev.instance_id,
                                task_id=ev.task_id, payload=payload, prev_hash=prev, hash=digest))
         prev = digest
+    return rows
+
+
+async def append_events(events: list[PendingEvent], at: datetime, connection: BaseDBAsyncClient) -> None:
+    """Append inside the caller's transaction (`connection`).
+
+    Usually two statements: the head moves from the tip this process last wrote to the new tip (a conditional
+    UPDATE: on PostgreSQL it waits for a concurrent appender's commit and then re-checks), then the events are
+    inserted. If the head is not where this process left it, the head is read locked (SELECT ... FOR UPDATE) and
+    the events are chained from there: the chain can never fork."""
+    if not events:
+        return
+    name = connection.connection_name
+    tip = _tips.get(name)
+    if tip is not None:
+        rows = _chain(events, at, *tip)
+        moved = await _MOVE_HEAD.run(connection, {"seq": rows[-1].seq, "hash": rows[-1].hash}, id=1, seq=tip[0],
+                                     hash=tip[1])
+        if moved == 1:
+            await AuditEvent.bulk_create(rows, using_db=connection)
+            _tips[name] = (rows[-1].seq, rows[-1].hash)
+            return
+    head = await AuditHead.filter(id=1).using_db(connection).select_for_update().first()
+    if head is None:
+        # First append ever. A concurrent first append may be creating the head too (FOR UPDATE locked
+        # nothing): insert idempotently — on PostgreSQL this waits for the other insert — then lock it.
+        await connection.execute_query(
+            f"INSERT INTO {AuditHead._meta.db_table} (id, seq, hash) VALUES (1, 0, '{GENESIS}') "
+            "ON CONFLICT (id) DO NOTHING")
+        head = await AuditHead.filter(id=1).using_db(connection).select_for_update().get()
+    rows = _chain(events, at, head.seq, head.hash)
     await AuditEvent.bulk_create(rows, using_db=connection)
-    await AuditHead.filter(id=1).using_db(connection).update(seq=seq, hash=prev)
+    await AuditHead.filter(id=1).using_db(connection).update(seq=rows[-1].seq, hash=rows[-1].hash)
+    _tips[name] = (rows[-1].seq, rows[-1].hash)
 
 
 @dataclass(frozen=True)

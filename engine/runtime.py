@@ -29,7 +29,6 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from engine import authz, sandbox
@@ -37,6 +36,7 @@ from engine.audit import PendingEvent, append_events
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
 from engine.collab import clean_comment, create_comment, has_opinion, notify
+from engine.db import CachedUpdate
 from engine.errors import ConflictError, EngineError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError, validate_form
 from engine.models import HumanTask, Notification, OrgUnit, ProcessInstance, User
@@ -100,6 +100,14 @@ class StepContext:
     created_tasks: list[HumanTask] | None = None
     events: list[PendingEvent] | None = None  # listeners may append audit events
     actor: str | None = None  # who did the operation (None for the scheduler)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """An operation's result: the saved instance and, when known without a query, its open task rows."""
+
+    instance: ProcessInstance
+    open_tasks: list[HumanTask] | None
 
 
 StepListener = Callable[[StepContext], Awaitable[None]]
@@ -196,6 +204,17 @@ def _item_label(task: Task) -> str | None:
     return None
 
 
+# The two UPDATEs of every completion, written once (engine.db.CachedUpdate) rather than built per call.
+# Closing the task row: open, not delegated, and unclaimed or claimed by the actor (the same guard as before).
+_CLOSE_TASK = CachedUpdate(HumanTask, ("state", "completed_by", "completed_at"),
+                           """"id"={id} AND "state" IN ('READY','CLAIMED') AND "owner" IS NULL """
+                           """AND ("assignee" IS NULL OR "assignee"={assignee})""", ("id", "assignee"))
+# Saving the instance with the optimistic version check.
+_SAVE_INSTANCE = CachedUpdate(ProcessInstance, ("version", "state", "status", "next_timer_at", "data", "updated_at",
+                                                "completed_at", "error"),
+                              '"id"={id} AND "version"={version}', ("id", "version"))
+
+
 def _ready_human_tasks(wf: BpmnWorkflow) -> list[Task]:
     return wf.get_tasks(state=TaskState.READY, manual=True)
 
@@ -283,6 +302,14 @@ class Engine:
                             task_row: HumanTask | None = None) -> ProcessInstance:
         """Complete a ready human task with its form data. `opinion` (审批意见) is recorded as a comment; a step with
         requireOpinion needs one: this argument, the form's own `opinion` field, or an earlier comment by `actor`."""
+        done = await self.complete_task_detailed(task_id, data, actor=actor, expected_version=expected_version,
+                                                 opinion=opinion, task_row=task_row)
+        return done.instance
+
+    async def complete_task_detailed(self, task_id: str | uuid.UUID, data: Mapping[str, Any], *, actor: str,
+                                     expected_version: int | None = None, opinion: str | None = None,
+                                     task_row: HumanTask | None = None) -> Saved:
+        """`complete_task`, also returning the instance's open task rows when they are known without a query."""
         if task_row is None or "_instance" not in task_row.__dict__:  # a caller may pass the row it already read
             task_row = await self._task_row(task_id, with_instance=True)
         if task_row.state not in OPEN_STATES:
@@ -326,18 +353,17 @@ class Engine:
             # Lock the task row first: a concurrent delegate/reassign either committed before (0 rows: conflict)
             # or waits for this transaction and then finds the task closed.
             # It also closes the row (DONE), so _persist need not touch it again: one statement, not two.
-            n = await HumanTask.filter(Q(assignee=None) | Q(assignee=actor), id=task_row.id, state__in=OPEN_STATES,
-                                       owner=None).using_db(conn).update(state="DONE", completed_by=actor,
-                                                                         completed_at=self.clock.now())
+            n = await _CLOSE_TASK.run(conn, {"state": "DONE", "completed_by": actor, "completed_at": self.clock.now()},
+                                      id=task_row.id, assignee=actor)
             if n != 1:
                 raise ConflictError(f"task {task_id} was reassigned, delegated or closed meanwhile")
             if opinion_text:
                 _, event = await create_comment(conn, instance_id=str(row.id), task_id=str(task_id), author=actor,
                                                 body=opinion_text, kind="opinion", now=self.clock.now())
                 events.append(event)
-            await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor),
-                                previously_open=before, submitted=(task.task_spec.bpmn_id, clean))
-        return row
+            open_rows = await self._persist(conn, row, wf, deployed, events, done_task=(str(task_id), actor),
+                                            previously_open=before, submitted=(task.task_spec.bpmn_id, clean))
+        return Saved(row, open_rows)
 
     async def claim(self, task_id: str | uuid.UUID, *, actor: str) -> HumanTask:
         task_row = await self._task_row(task_id)
@@ -623,14 +649,18 @@ class Engine:
                        deployed: DeployedSpec, events: list[PendingEvent], *, is_new: bool = False,
                        done_task: tuple[str, str] | None = None, status: str | None = None,
                        error: str | None = None, previously_open: set[str] | None = None,
-                       submitted: tuple[str, Mapping[str, Any]] | None = None) -> None:
+                       submitted: tuple[str, Mapping[str, Any]] | None = None) -> list[HumanTask] | None:
+        """Save the workflow, the task index and the audit events on `conn`. Returns the instance's open task rows
+        afterwards when this operation wrote all of them (no task open before stays open, no listener ran that
+        might have changed them): then a caller need not read them back. Otherwise None."""
         now = self.clock.now()
         completed = wf.is_completed()
         status = status or ("completed" if completed else "running")
         # After a boundary timer, last_task is Spiff's internal join, whose data lacks what later scripts set:
         # the ready human tasks hold the newest data, so they win.
         current = dict(wf.last_task.data) if wf.last_task is not None else {}
-        for ready_task in _ready_human_tasks(wf):
+        ready_now = _ready_human_tasks(wf)  # one walk of the task tree, used twice
+        for ready_task in ready_now:
             current.update(ready_task.data)
         current.update(wf.data)
         fields = {
@@ -648,8 +678,7 @@ class Engine:
             row.version = 1
             await row.save(using_db=conn)
         else:
-            n = await ProcessInstance.filter(id=row.id, version=row.version).using_db(conn).update(
-                version=row.version + 1, **fields)
+            n = await _SAVE_INSTANCE.run(conn, {"version": row.version + 1, **fields}, id=row.id, version=row.version)
             if n != 1:
                 raise ConflictError(f"instance {row.id} was changed by another operation; reload and retry")
             for k, v in fields.items():
@@ -657,7 +686,7 @@ class Engine:
             row.version += 1
 
         # Task index: close rows that are no longer ready, open rows for newly ready tasks.
-        ready = {str(t.id): t for t in _ready_human_tasks(wf)} if status == "running" else {}
+        ready = {str(t.id): t for t in ready_now} if status == "running" else {}
         # The index rows open before this operation are exactly the ready human tasks of the restored
         # workflow (both were written by the same version-checked transaction), so no query is needed.
         open_ids = set() if is_new else set(previously_open or ())
@@ -697,8 +726,11 @@ class Engine:
                                             "org_unit": r.org_unit}))
         if status != "running" and (not events or events[-1].action not in ("instance.cancelled",)):
             events.append(PendingEvent("engine", f"instance.{status}", str(row.id), None, {}))
-        for listener in self.listeners.get(row.process_key, ()):
+        listeners = self.listeners.get(row.process_key, ())
+        for listener in listeners:
             await listener(StepContext(conn, row, current, now, submitted[0] if submitted else None,
                                        submitted[1] if submitted else None, new_rows, events,
                                        done_task[1] if done_task else None))
         await append_events(events, now, conn)
+        still_open = open_ids - closed - ({done_task[0]} if done_task else set())
+        return None if still_open or listeners else new_rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -56,8 +56,10 @@ def task_json(task: HumanTask) -> dict[str, Any]:
     }
 
 
-async def instance_json(instance: ProcessInstance) -> dict[str, Any]:
-    ready = await HumanTask.filter(instance_id=instance.id, state__in=authz.OPEN_STATES).order_by("created_at")
+async def instance_json(instance: ProcessInstance, ready: list[HumanTask] | None = None) -> dict[str, Any]:
+    """`ready`: the instance's open task rows when the caller already has all of them (else they are read)."""
+    if ready is None:
+        ready = await HumanTask.filter(instance_id=instance.id, state__in=authz.OPEN_STATES).order_by("created_at")
     return {
         "id": str(instance.id), "process_key": instance.process_key, "version": instance.process_version,
         "lock_version": instance.version, "business_key": instance.business_key, "org_unit": instance.org_unit,
@@ -329,9 +331,14 @@ async def complete_task(request: Request, actor: Actor) -> Response:
     if opinion is not None and not isinstance(opinion, str):
         raise ApiError(422, "validation_failed", "opinion must be a string",
                        [{"field": "opinion", "code": "type", "message": "opinion must be a string"}])
-    instance = await request.app.state.ctx.engine.complete_task(task.id, data, actor=actor.username, task_row=task,
-                                                                expected_version=expected, opinion=opinion)
-    return JSONResponse(await instance_json(instance))
+    done = await request.app.state.ctx.engine.complete_task_detailed(task.id, data, actor=actor.username,
+                                                                     task_row=task, expected_version=expected,
+                                                                     opinion=opinion)
+    ready = done.open_tasks
+    for row in ready or ():  # written just now: times as the database hands them back (UTC), as if read
+        row.created_at = row.created_at.astimezone(UTC)
+        row.due_at = row.due_at.astimezone(UTC) if row.due_at else None
+    return JSONResponse(await instance_json(done.instance, ready))
 
 
 # -- admin ---------------------------------------------------------------------------------------
