@@ -3,6 +3,8 @@ public page by the organization, decided by the authority), and 撤销登记 cas
 
     GET  /social-org/findings?status=open|overdue|closed|all    findings in the actor's scope, overdue marked
     POST /social-org/findings/{id}/close                        closure note + optional evidence file
+    POST /social-org/findings/{id}/progress                     the owner unit reports progress: note + optional
+                                                                evidence file (closing stays with the authority)
     POST /social-org/findings/{id}/edit                         owner (the organization, its 业务主管单位 or an
                                                                 org unit in scope), corrective action, due date
     GET  /social-org/objections                                 objections in scope
@@ -45,13 +47,29 @@ from workflows.social_org.spot_check import SUBJECT_TYPE
 
 FINDING_FILTERS = {"open": "待整改", "overdue": "已逾期", "closed": "已关闭", "all": "全部"}
 CLOSE_ROLES = MANAGE_ROLES | {"inspector"}
+# Staff of an org unit that owns a corrective action (a township, a county or city department): they see the
+# findings their unit owns and report progress on them.
+OWNER_ROLES = frozenset({"township_clerk", "township_reviewer", "county_reviewer", "city_manager", "so_supervisor"})
 CASE_LABELS = {"OBJECTION_STATUSES": OBJECTION_STATUSES, "REVOCATION_STAGES": REVOCATION_STAGES,
                "FINDING_STATUSES": finding_rules.FINDING_STATUSES, "ACTIONS": revocation.ACTIONS}
 
 
 # -- findings -------------------------------------------------------------------------------------------------------
 
-OWNER_LEVELS = ("city", "county", "township")  # org units that may own a corrective action
+OWNER_LEVELS = finding_rules.OWNER_LEVELS
+
+
+async def owner_scope(actor: Actor) -> list[str]:
+    """The owner units whose findings this actor sees and reports progress on (none without an owner role)."""
+    return await finding_rules.owner_codes(actor.org_path) if actor.roles & OWNER_ROLES else []
+
+
+def may_close(actor: Actor, row: FindingRecord) -> bool:
+    return bool(actor.roles & CLOSE_ROLES) and authz.can_see_path(actor, row.scope_path)
+
+
+def may_edit(actor: Actor, row: FindingRecord) -> bool:
+    return bool(actor.roles & MANAGE_ROLES) and authz.can_see_path(actor, row.scope_path)
 
 
 async def _owner_units(actor: Actor) -> dict[str, OrgUnit]:
@@ -90,73 +108,121 @@ async def _finding_page(request: Request, actor: Actor, status: str, *,
                         status_code: int = 200) -> Response:
     status = status if status in FINDING_FILTERS else "open"
     today = _today(request)
-    qs = finding_rules.in_scope(actor.org_path)
+    codes = await owner_scope(actor)
+    base = finding_rules.visible(actor.org_path, codes)
+    qs = base
     if status == "overdue":
         qs = finding_rules.overdue(qs, today)
     elif status in ("open", "closed"):
         qs = qs.filter(status=status)
     rows = await qs.order_by("status", "due_date", "id").limit(500)
-    counts = {"open": await finding_rules.in_scope(actor.org_path).filter(status="open").count(),
-              "overdue": await finding_rules.overdue(finding_rules.in_scope(actor.org_path), today).count()}
-    can_edit = bool(actor.roles & MANAGE_ROLES)
-    choices = await _owner_choices([r for r in rows if r.status == "open"], await _owner_units(actor)) \
-        if can_edit else {}
+    counts = {"open": await base.filter(status="open").count(),
+              "overdue": await finding_rules.overdue(base, today).count()}
+    editable = [r for r in rows if r.status == "open" and may_edit(actor, r)]
+    choices = await _owner_choices(editable, await _owner_units(actor)) if editable else {}
     values = {r.id: {"owner_choice": _owner_choice_of(r, choices.get(r.id, {})),
                      "corrective_action": r.corrective_action, "due_date": str(r.due_date)}
               for r in rows if r.id in choices}
     values.update(edit_values or {})
+    owner_set = set(codes)
     return page(request, "social_org_findings.html", {
         "rows": rows, "status": status, "filters": FINDING_FILTERS, "counts": counts, "today": today,
-        "can_close": bool(actor.roles & CLOSE_ROLES), "can_edit": can_edit, "choices": choices,
+        "closable": {r.id for r in rows if r.status == "open" and may_close(actor, r)},
+        "reportable": {r.id for r in rows if r.status == "open" and finding_rules.owned_by(r, owner_set)},
+        "progress": await finding_rules.progress_of([r.id for r in rows]),
+        "can_edit": bool(choices), "choices": choices,
         "edit_values": values, "edit_errors": edit_errors or {}, **CASE_LABELS}, status_code=status_code)
 
 
 @login_required
 async def finding_list(request: Request, actor: Actor) -> Response:
-    _require(actor, VIEW_ROLES)
+    _require(actor, VIEW_ROLES | OWNER_ROLES)
     return await _finding_page(request, actor, request.query_params.get("status", "open"))
 
 
 async def _visible_finding(actor: Actor, finding_id: int) -> FindingRecord:
     row = await FindingRecord.get_or_none(id=finding_id)
-    if row is None or not authz.can_see_path(actor, row.scope_path):
+    if row is None or not (authz.can_see_path(actor, row.scope_path)
+                           or finding_rules.owned_by(row, await owner_scope(actor))):
         raise HTTPException(404, "问题记录不存在或不在您的管理范围内。")
     return row
+
+
+def _back(form: object) -> str:
+    back = str(getattr(form, "get")("back", "")) or "/social-org/findings"
+    return back if back.startswith("/social-org/") else "/social-org/findings"
+
+
+async def _store_evidence(request: Request, actor: Actor, row: FindingRecord, upload: object) -> int | str | None:
+    """An uploaded evidence file stored as an attachment of the checklist's instance: its id, None when no file
+    was sent, or the Chinese reason it was not stored."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    store = store_of(request)
+    content = await upload.read(store.max_bytes + 1)
+    record = await ChecklistRecord.get(id=row.record_id)
+    instance = await ProcessInstance.get_or_none(id=record.instance_id) if record.instance_id else None
+    if instance is None:
+        return "该检查没有关联的办理流程,无法保存佐证材料。"
+    try:
+        attachment, _ = await collab.add_attachment(store, instance=instance, task=None, filename=upload.filename,
+                                                    content=content, actor=actor.username,
+                                                    now=ctx_of(request).engine.clock.now())
+    except FormValidationError as exc:
+        return "佐证材料未保存:" + message_zh(exc.errors[0], store, len(content))
+    return attachment.id
+
+
+@login_required
+async def finding_progress(request: Request, actor: Actor) -> Response:
+    """A user of the owner unit reports progress (note + optional evidence file); the finding stays open."""
+    _require(actor, OWNER_ROLES)
+    row = await _visible_finding(actor, _int(request.path_params["finding_id"]))
+    if not finding_rules.owned_by(row, await owner_scope(actor)):
+        raise HTTPException(403, "只有整改责任单位可以报送整改进展。")
+    form = await request.form()
+    back = _back(form)
+    note = str(form.get("note", ""))
+    if row.status != "open":
+        flash(request, "该问题已关闭,不能再报送进展。", "error")
+        return RedirectResponse(back, status_code=303)
+    if len(note.strip()) < 2:  # checked before the file is stored: a refused report leaves no orphan file
+        flash(request, "请填写整改进展说明(已采取的措施、完成情况等)。", "error")
+        return RedirectResponse(back, status_code=303)
+    evidence = await _store_evidence(request, actor, row, form.get("evidence"))
+    if isinstance(evidence, str):
+        flash(request, evidence, "error")
+        return RedirectResponse(back, status_code=303)
+    try:
+        await finding_rules.report_progress(row.id, actor=actor.username, unit_code=actor.org_code, note=note,
+                                            now=ctx_of(request).engine.clock.now(), evidence_attachment_id=evidence)
+    except finding_rules.FindingError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, f"已报送整改进展:{row.label}")
+    return RedirectResponse(back, status_code=303)
 
 
 @login_required
 async def finding_close(request: Request, actor: Actor) -> Response:
     _require(actor, CLOSE_ROLES)
     row = await _visible_finding(actor, _int(request.path_params["finding_id"]))
+    if not may_close(actor, row):
+        raise HTTPException(403, "问题由登记管理机关复查后关闭。")
     form = await request.form()
     note = str(form.get("note", ""))
-    back = str(form.get("back", "")) or "/social-org/findings"
-    if not back.startswith("/social-org/"):
-        back = "/social-org/findings"
+    back = _back(form)
     if row.status != "open":
         flash(request, "该问题已关闭。", "error")
         return RedirectResponse(back, status_code=303)
     if len(note.strip()) < 2:
         flash(request, "关闭问题时请填写整改情况说明(整改措施、复查结论等)。", "error")
         return RedirectResponse(back, status_code=303)
-    evidence_id = None
-    upload = form.get("evidence")
-    if isinstance(upload, UploadFile) and upload.filename:
-        store = store_of(request)
-        content = await upload.read(store.max_bytes + 1)
-        record = await ChecklistRecord.get(id=row.record_id)
-        instance = await ProcessInstance.get_or_none(id=record.instance_id) if record.instance_id else None
-        if instance is None:
-            flash(request, "该检查没有关联的办理流程,无法保存佐证材料。", "error")
-            return RedirectResponse(back, status_code=303)
-        try:
-            attachment, _ = await collab.add_attachment(store, instance=instance, task=None,
-                                                        filename=upload.filename, content=content,
-                                                        actor=actor.username, now=ctx_of(request).engine.clock.now())
-        except FormValidationError as exc:
-            flash(request, "佐证材料未保存:" + message_zh(exc.errors[0], store, len(content)), "error")
-            return RedirectResponse(back, status_code=303)
-        evidence_id = attachment.id
+    evidence = await _store_evidence(request, actor, row, form.get("evidence"))
+    if isinstance(evidence, str):
+        flash(request, evidence, "error")
+        return RedirectResponse(back, status_code=303)
+    evidence_id = evidence
     try:
         await finding_rules.close_finding(row.id, actor=actor.username, note=note,
                                           now=ctx_of(request).engine.clock.now(), evidence_attachment_id=evidence_id)
@@ -173,6 +239,8 @@ async def finding_edit(request: Request, actor: Actor) -> Response:
     refused change re-renders the list with the input kept and the reason next to the form (422)."""
     _require(actor, MANAGE_ROLES)
     row = await _visible_finding(actor, _int(request.path_params["finding_id"]))
+    if not may_edit(actor, row):
+        raise HTTPException(403, "整改要求由登记管理机关修改。")
     form = await request.form()
     values = {k: str(form.get(k, "")).strip()[:4000] for k in ("owner_choice", "corrective_action", "due_date")}
     back = str(form.get("back", "")) or "/social-org/findings"
@@ -332,6 +400,7 @@ routes = [
     Route("/social-org/findings", finding_list),
     Route("/social-org/findings/{finding_id:int}/close", finding_close, methods=["POST"]),
     Route("/social-org/findings/{finding_id:int}/edit", finding_edit, methods=["POST"]),
+    Route("/social-org/findings/{finding_id:int}/progress", finding_progress, methods=["POST"]),
     Route("/social-org/objections", objection_list),
     Route("/social-org/objections/{objection_id:int}/decide", objection_decide, methods=["POST"]),
     Route("/social-org/revocations", revocation_list),

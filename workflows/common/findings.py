@@ -4,7 +4,12 @@ an owner and a due date; it is closed with a recorded closure (who, when, what w
     checklist evaluated ──▶ open_findings (one row per Finding, same transaction as the ChecklistRecord)
     open ──(close_finding: note required, evidence attachment optional)──▶ closed
     open ──(update_finding: owner / owner org unit, corrective action, due date; audited)──▶ open
+    open ──(report_progress by the owner unit: note, optional evidence; audited)──▶ open (closing stays with
+                                                                                 the authority)
     open and due_date < today ──▶ overdue (a query, not a state: it cannot go stale)
+
+Who sees a finding: the authority that tracks it (scope_path in the viewer's subtree), and, when its owner is an
+org unit, the users whose scope contains that unit (`visible`, `owned_by`).
 
 Template data this module reads (all optional): item "corrective_action" (the default action text) and the
 parameter "rectify_days" (due date = check day + days, default DEFAULT_RECTIFY_DAYS). Shared by the
@@ -18,12 +23,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from engine.audit import PendingEvent, append_events
+from engine.models import Attachment, OrgUnit
 from workflows.common.checklist import Finding
-from workflows.common.models import ChecklistRecord, FindingRecord
+from workflows.common.models import ChecklistRecord, FindingProgress, FindingRecord
 
 DEFAULT_RECTIFY_DAYS = 30
 FINDING_STATUSES = {"open": "待整改", "closed": "已整改关闭"}
@@ -131,6 +138,65 @@ async def update_finding(finding_id: int, *, actor: str, owner: str, owner_unit_
 
 def in_scope(scope_path: str) -> QuerySet[FindingRecord]:
     return FindingRecord.filter(scope_path__startswith=scope_path)
+
+
+OWNER_LEVELS = ("city", "county", "township")  # org units that may own a corrective action
+
+
+async def owner_codes(org_path: str) -> list[str]:
+    """The org units (city, county, township) in a scope: findings they own are visible to that scope."""
+    return [str(c) for c in await OrgUnit.filter(path__startswith=org_path, level__in=OWNER_LEVELS).values_list(
+        "code", flat=True)]
+
+
+def visible(scope_path: str, codes: list[str] | None) -> QuerySet[FindingRecord]:
+    """Findings tracked by the authority of `scope_path`, plus (when `codes` is given) those owned by one of the
+    org units `codes`, i.e. the owner units in the viewer's scope."""
+    if not codes:
+        return in_scope(scope_path)
+    return FindingRecord.filter(Q(scope_path__startswith=scope_path) | Q(owner_unit_code__in=codes))
+
+
+def owned_by(row: FindingRecord, codes: list[str] | set[str]) -> bool:
+    return bool(row.owner_unit_code) and row.owner_unit_code in codes
+
+
+MAX_PROGRESS = 4000
+
+
+async def report_progress(finding_id: int, *, actor: str, unit_code: str, note: str, now: datetime,
+                          evidence_attachment_id: int | None = None) -> FindingProgress:
+    """The owner reports what it has done on an open finding: a note and optionally one evidence attachment of
+    the checklist's instance. Stored as a FindingProgress row and an audited finding.progress event in one
+    transaction; the finding stays open (closing is the authority's review)."""
+    note = note.strip()
+    if len(note) < 2:
+        raise FindingError("请填写整改进展说明")
+    if len(note) > MAX_PROGRESS:
+        raise FindingError(f"整改进展说明不能超过 {MAX_PROGRESS} 字")
+    row = await FindingRecord.get_or_none(id=finding_id)
+    if row is None or row.status != "open":
+        raise FindingError("该问题不存在或已关闭,不能再报送进展")
+    record = await ChecklistRecord.get(id=row.record_id)
+    if evidence_attachment_id is not None and (record.instance_id is None or not await Attachment.filter(
+            id=evidence_attachment_id, instance_id=record.instance_id).exists()):
+        raise FindingError("佐证材料须是本检查办理流程中上传的文件")
+    async with in_transaction() as conn:
+        progress = await FindingProgress.create(
+            finding_id=row.id, note=note, evidence_attachment_id=evidence_attachment_id, reported_by=actor,
+            reported_unit=unit_code, reported_at=now, using_db=conn)
+        await append_events([PendingEvent(actor, "finding.progress", record.instance_id, None, {
+            "finding_id": row.id, "progress_id": progress.id, "unit": unit_code,
+            "evidence_attachment_id": evidence_attachment_id})], now, conn)
+    return progress
+
+
+async def progress_of(finding_ids: list[int]) -> dict[int, list[FindingProgress]]:
+    out: dict[int, list[FindingProgress]] = {}
+    if finding_ids:
+        for p in await FindingProgress.filter(finding_id__in=finding_ids).order_by("reported_at", "id"):
+            out.setdefault(p.finding_id, []).append(p)
+    return out
 
 
 def overdue(qs: QuerySet[FindingRecord], today: date) -> QuerySet[FindingRecord]:

@@ -6,6 +6,7 @@
     FindingRecord      one failed checklist item: corrective action, owner (a name, or an org unit), due date
                        (editable while open, audited), closure (who, when, note, evidence attachment); see
                        workflows.common.findings
+    FindingProgress    one progress report on an open finding by its owner (note, optional evidence attachment)
 """
 
 from __future__ import annotations
@@ -101,3 +102,20 @@ class FindingRecord(Model):
     class Meta:
         table = "checklist_finding"
         indexes = [Index(fields=["scope_path", "status", "due_date"]), Index(fields=["subject_type", "subject_id"])]
+
+
+class FindingProgress(Model):
+    id = fields.IntField(primary_key=True)
+    finding: fields.ForeignKeyRelation[FindingRecord] = fields.ForeignKeyField(
+        "common.FindingRecord", related_name="progress_rows", on_delete=fields.RESTRICT)
+    note = fields.TextField()
+    evidence_attachment_id = fields.IntField(null=True)  # engine Attachment on the checklist instance
+    reported_by = fields.CharField(max_length=64)
+    reported_unit = fields.CharField(max_length=32)  # the org unit of the reporter
+    reported_at = fields.DatetimeField()
+
+    finding_id: int
+
+    class Meta:
+        table = "checklist_finding_progress"
+        indexes = [Index(fields=["finding_id", "reported_at"])]
