@@ -28,6 +28,7 @@ from web.composition import db_config as default_db_config
 from web.composition import install_workflows
 from web.notify import Mailer, SmtpSettings
 from web.security import SESSION_MAX_AGE, LoginThrottle, SecurityHeadersMiddleware
+from web.social_org_api import api_routes as social_org_api_routes
 
 log = logging.getLogger("civicflow.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -114,7 +115,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     routes = [
         Mount("/api/v1", routes=[*api.routes, *collab.api_routes, *dibao.api_routes,
                                  *projects_api.api_routes,
-                                 *cemetery_api_routes]),
+                                 *cemetery_api_routes,
+                                 *social_org_api_routes]),
         *pages.routes,
         Mount("/static/vendor/htmx", StaticFiles(directory=HTMX_DIR, check_dir=False), name="htmx"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -416,3 +416,8 @@ from web import projects_openapi  # noqa: E402
 
 SCHEMAS.update(projects_openapi.SCHEMAS)
 OPENAPI["paths"].update(projects_openapi.PATHS)
+
+# 社会组织 findings and spot-check checklist API (web/social_org_api.py), documented next to it.
+from web import social_org_openapi  # noqa: E402
+
+OPENAPI["paths"].update(social_org_openapi.PATHS)

@@ -28,7 +28,7 @@ from engine.db import close_database, init_database, migrate_database
 from engine.models import User
 from engine.runtime import Engine
 from tests.conftest import FIXTURES, deploy_dir, seed_orgs, seed_web_users
-from web import projects_openapi
+from web import projects_openapi, social_org_openapi
 from web.app import create_app
 from web.composition import db_config
 from web.openapi import OPENAPI
@@ -90,7 +90,7 @@ schema = schemathesis.openapi.from_dict(OPENAPI)
 def test_served_document_is_the_tested_one(app: Any) -> None:
     served = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     assert served.raw_schema == OPENAPI
-    assert len(list(served.get_all_operations())) == 44
+    assert len(list(served.get_all_operations())) == 53
 
 
 TOKENS: dict[str, Any] = {}  # filled by the `seeded` fixture, read by the auth provider
@@ -119,6 +119,7 @@ class SeededBearer:
 # scope), the username is taken, or `data` holds fields the deployed process does not declare.
 SEMANTIC_CODES = {"unknown", "undeclared", "order", "blank"}  # org units, undeclared data, date order, blank text
 SEMANTIC_CODES |= projects_openapi.SEMANTIC_CODES  # project library: sums, banned uses, preconditions, indicators
+SEMANTIC_CODES |= social_org_openapi.SEMANTIC_CODES  # social-org findings and checklists
 SEMANTIC_USER_MESSAGES = {("org_unit", "所属单位不存在。"), ("username", "该用户名已存在。")}
 
 
