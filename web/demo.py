@@ -170,8 +170,8 @@ async def seed_all() -> list[str]:
 
 
 async def _social_org_campaigns(engine: Engine, clock: FakeClock) -> str:
-    """This year's 年检 campaign and a 4% spot-check plan of the city authority, so the dashboard has numbers."""
-    from workflows.social_org import campaign, spot_check
+    """This year's 年检 campaign and the spot-check plans (4% city, 3% counties, 6% joint), partly worked."""
+    from workflows.social_org import campaign
     from workflows.social_org.demo import work_campaign
 
     city = await OrgUnit.get(code="511400")
@@ -184,8 +184,14 @@ async def _social_org_campaigns(engine: Engine, clock: FakeClock) -> str:
     worked = await work_campaign(engine, opened.id)
     clock.set(today)
     await engine.wake_due_timers()  # the deadlines have passed for those that did not report
-    plan = await spot_check.create_plan(engine, year=year + 1, authority=city, plan_type="random", ratio=0.04,
-                                        actor="so_city")
+    from engine.collab import AttachmentStore
+    from engine.config import Settings
+    from workflows.social_org.demo import work_spot_checks
+
+    settings = Settings.from_env()  # the demo's photos go where the served app reads attachments
+    checks = await work_spot_checks(engine, clock, year + 1, AttachmentStore(
+        settings.data_dir / "attachments", settings.attachment_max_bytes))
     return (f"social organizations: {year} 年检 instances {launched.launched} ({worked['concluded']} concluded, "
             f"{worked['basic']} of them 基本合格; {worked['not_reported']} not reported), {year + 1} spot-check "
-            f"targets {len(plan.targets)}")
+            f"targets {checks['random_targets']} (joint inspections {checks['joint_targets']}; "
+            f"{checks['checked']} checked, {checks['findings']} findings, {checks['published']} results published)")

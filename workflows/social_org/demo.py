@@ -154,3 +154,103 @@ async def work_campaign(engine: Engine, campaign_id: int, *, share: float = 0.94
         counts["concluded"] += 1
         counts["basic"] += basic
     return counts
+
+
+def _demo_png() -> bytes:
+    """A small, valid PNG (a grey 48x32 image) standing in for a site photo."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    width, height = 48, 32
+    raw = b"".join(b"\x00" + bytes([200, 200, 190]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+CHECK_CODES = ("annual_report", "disclosure", "governance", "finance", "activities")
+DEMO_PROBLEMS = {"finance": "部分支出无合法票据,现金收支未及时入账(演示)",
+                 "disclosure": "未按规定公开年度工作报告和收费标准(演示)",
+                 "governance": "理事会逾期未换届(演示)"}
+
+
+async def work_spot_checks(engine: Engine, clock: Any, plan_year: int, store: Any) -> dict[str, int]:
+    """Demo 双随机 work: the city draws its 4% plan and every county its 3% plan; each authority also draws a 6%
+    joint-inspection plan (with 市场监管、财政、税务). The city then serves notices and completes checklists for its
+    first targets over the past weeks: most without problems (结论 未发现问题, published), some with findings (one
+    handed to 通惠街道 to carry out, one 责令改正 with a deadline, published), one waiting for the registrar's
+    conclusion; a few notices served with the checklist still open (the inspectors' to-do). Returns counts."""
+    from engine.collab import add_attachment
+    from engine.models import ProcessInstance
+    from workflows.common.findings import update_finding
+    from workflows.social_org.spot_check import SpotCheckError, create_plan, default_ratio, record_checklist
+
+    today = clock.now()
+    authorities = await OrgUnit.filter(level__in=("city", "county")).order_by("path")
+    counts = {"random_targets": 0, "joint_targets": 0, "checked": 0, "findings": 0, "published": 0}
+    clock.set(today - timedelta(days=60))
+    city_plan = None
+    for authority in authorities:
+        for plan_type in ("random", "joint"):
+            try:
+                result = await create_plan(
+                    engine, year=plan_year, authority=authority, plan_type=plan_type,
+                    ratio=default_ratio(plan_type, authority.level), actor="so_city",
+                    departments="、".join(OTHER_DEPARTMENTS) if plan_type == "joint" else "",
+                    check_mode="desk" if plan_type == "random" and authority.level == "county" else "site")
+            except SpotCheckError:  # an authority without registrations or inspectors draws nothing
+                continue
+            counts[f"{plan_type}_targets"] += len(result.targets)
+            if plan_type == "random" and authority.level == "city":
+                city_plan = result
+    if city_plan is None:
+        clock.set(today)
+        return counts
+    photo = _demo_png()
+    for n, target in enumerate(city_plan.targets[:14]):
+        clock.set(today - timedelta(days=55 - n))
+        await _complete(engine, target.instance_id, "Task_notice", {
+            "notice_no": f"眉民社检〔{plan_year}〕{n + 1}号", "notice_date": local_date(clock.now()).isoformat()})
+        if n >= 11:  # notice served, the checklist is still the inspectors' to-do
+            continue
+        clock.set(today - timedelta(days=45 - n))
+        task = await HumanTask.get(instance_id=target.instance_id, bpmn_id="Task_checklist", state="READY")
+        instance = await ProcessInstance.get(id=target.instance_id)
+        attachment, _ = await add_attachment(store, instance=instance, task=task, filename="现场检查照片.png",
+                                             content=photo, actor="so_city", now=clock.now())
+        problems = list(DEMO_PROBLEMS)[: (1 if n in (2, 5) else 2 if n == 8 else 0)]
+        answers: dict[str, Any] = {c: {"ok": c not in problems, "note": DEMO_PROBLEMS.get(c, "") if c in problems
+                                       else ""} for c in CHECK_CODES}
+        answers["evidence"] = [attachment.id]
+        record, findings = await record_checklist(engine, target, str(task.id), answers, "so_city")
+        counts["checked"] += 1
+        counts["findings"] += len(findings)
+        check_day = local_date(clock.now())
+        if n == 2:  # the finding's corrective action is handed to 通惠街道, which has started on it
+            township = await OrgUnit.get_or_none(code="511402001")
+            row = await record.finding_rows.all().first()  # type: ignore[attr-defined]
+            if township is not None and row is not None:
+                await update_finding(row.id, actor="so_city", owner=township.name, owner_unit_code=township.code,
+                                     corrective_action="由通惠街道督促该组织补全票据、规范现金管理,报送整改情况",
+                                     due_date=check_day + timedelta(days=60), today=check_day, now=clock.now())
+            continue  # the registrar's conclusion is still to come
+        outcome: dict[str, Any] = {"outcome": "no_problem", "check_date": check_day.isoformat(),
+                                   "outcome_note": "检查未发现问题(演示)"}
+        if n == 5:
+            outcome = {"outcome": "rectify", "check_date": check_day.isoformat(),
+                       "rectify_deadline": (local_date(today) + timedelta(days=30)).isoformat(),
+                       "outcome_note": "责令限期改正信息公开问题(演示)"}
+        elif findings:
+            continue  # findings found, the conclusion waits for the registrar
+        clock.set(today - timedelta(days=40 - n))
+        await _complete(engine, target.instance_id, "Task_outcome", outcome)
+        counts["published"] += 1
+    clock.set(today)
+    return counts
+
+
+async def _complete(engine: Engine, instance_id: str | None, bpmn_id: str, data: dict[str, Any]) -> None:
+    task = await HumanTask.get(instance_id=instance_id, bpmn_id=bpmn_id, state="READY")
+    await engine.complete_task(task.id, data, actor="so_city")
