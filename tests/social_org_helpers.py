@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ async def seed_live(url: str, password_hash: str, what: str) -> dict[str, Any]:
                   inspector's to fill → {"target_id"}
       findings    the same, and that checklist recorded with two failed items → {"target_id"}, plus an
                   organization with two bad years and its revocation case → {"revocation_org"}
+      owned       like findings, and the finance finding handed to 通惠街道 (511402001) → {"target_id", "finding_id"}
       objection   an organization on the 活动异常名录 (legal representative 王建国) → {"listed_org"}
     """
     from engine.db import close_database, init_database
@@ -98,7 +99,7 @@ async def seed_live(url: str, password_hash: str, what: str) -> dict[str, Any]:
         run = _serial[0] + 1  # names unique per call
         unit = await OrgUnit.get(code="511402")
         out: dict[str, Any] = {}
-        if what in ("checklist", "findings"):
+        if what in ("checklist", "findings", "owned"):
             for i in range(20):
                 await make_org("511402", name=f"眉山市东坡区手机检查测试协会{run}-{i + 1}")
             plan = await create_plan(engine, year=2026, authority=unit, plan_type="random", ratio=0.04,
@@ -107,7 +108,7 @@ async def seed_live(url: str, password_hash: str, what: str) -> dict[str, Any]:
             await complete(engine, target.instance_id, "Task_notice", {"notice_no": "眉东民社检〔2026〕7号",
                                                                        "notice_date": "2026-03-05"}, actor="so_dp")
             out["target_id"] = target.id
-        if what == "findings":
+        if what in ("findings", "owned"):
             from engine import collab
             from engine.models import ProcessInstance
             from workflows.social_org.spot_check import record_checklist
@@ -121,7 +122,17 @@ async def seed_live(url: str, password_hash: str, what: str) -> dict[str, Any]:
                 "annual_report", "disclosure", "governance", "activities")}
             answers.update(finance={"ok": False, "note": "现金收入 3 笔未入账"}, admin_cost_ratio=12.5,
                            evidence=[photo.id])
-            await record_checklist(engine, target, str(task.id), answers, "insp_dp")
+            record, _ = await record_checklist(engine, target, str(task.id), answers, "insp_dp")
+            if what == "owned":
+                from workflows.common.findings import update_finding
+                from workflows.common.models import FindingRecord
+
+                row = await FindingRecord.get(record_id=record.id, item="finance")
+                today = engine.clock.now().date()
+                await update_finding(row.id, actor="so_dp", owner="通惠街道", owner_unit_code="511402001",
+                                     corrective_action="通惠街道督促该协会补记收入、规范现金管理",
+                                     due_date=today + timedelta(days=40), today=today, now=engine.clock.now())
+                out["finding_id"] = row.id
             from workflows.social_org.models import AnnualInspection
             from workflows.social_org.projection import open_revocation_if_due
 

@@ -585,8 +585,12 @@ async def public_credit(request: Request) -> Response:
                                                           "entries": entries, **LABELS})
 
 
-async def home(request: Request) -> Response:
-    return RedirectResponse("/social-org/orgs", status_code=303)
+@login_required
+async def home(request: Request, actor: Actor) -> Response:
+    """The register for registration staff; the findings their unit must carry out for other staff (a township,
+    a county or city department named as the owner of a corrective action)."""
+    return RedirectResponse("/social-org/orgs" if actor.roles & VIEW_ROLES else "/social-org/findings",
+                            status_code=303)
 
 
 routes = [

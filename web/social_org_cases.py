@@ -5,6 +5,7 @@ public page by the organization, decided by the authority), and 撤销登记 cas
     POST /social-org/findings/{id}/close                        closure note + optional evidence file
     POST /social-org/findings/{id}/progress                     the owner unit reports progress: note + optional
                                                                 evidence file (closing stays with the authority)
+    GET  /social-org/findings/{id}/evidence/{attachment_id}     a progress or closure file, for whoever sees it
     POST /social-org/findings/{id}/edit                         owner (the organization, its 业务主管单位 or an
                                                                 org unit in scope), corrective action, due date
     GET  /social-org/objections                                 objections in scope
@@ -24,9 +25,9 @@ from starlette.routing import Route
 from engine import authz, collab
 from engine.authz import Actor
 from engine.forms import FormValidationError
-from engine.models import OrgUnit, ProcessInstance
+from engine.models import Attachment, OrgUnit, ProcessInstance
 from web.auth import ctx_of, login_required
-from web.collab import message_zh, store_of
+from web.collab import display_names, file_response, message_zh, store_of
 from web.render import flash, page
 from web.security import csrf_ok
 from web.social_org import LABELS, MANAGE_ROLES, VIEW_ROLES, _int, _require, _today
@@ -125,12 +126,15 @@ async def _finding_page(request: Request, actor: Actor, status: str, *,
               for r in rows if r.id in choices}
     values.update(edit_values or {})
     owner_set = set(codes)
+    progress = await finding_rules.progress_of([r.id for r in rows])
+    names = await display_names({p.reported_by for ps in progress.values() for p in ps}
+                                | {r.closed_by or "" for r in rows} | {r.updated_by or "" for r in rows})
     return page(request, "social_org_findings.html", {
         "rows": rows, "status": status, "filters": FINDING_FILTERS, "counts": counts, "today": today,
         "closable": {r.id for r in rows if r.status == "open" and may_close(actor, r)},
         "reportable": {r.id for r in rows if r.status == "open" and finding_rules.owned_by(r, owner_set)},
-        "progress": await finding_rules.progress_of([r.id for r in rows]),
-        "can_edit": bool(choices), "choices": choices,
+        "progress": progress, "names": names,
+        "can_edit": bool(choices), "choices": choices, "show_nav": bool(actor.roles & VIEW_ROLES),
         "edit_values": values, "edit_errors": edit_errors or {}, **CASE_LABELS}, status_code=status_code)
 
 
@@ -171,6 +175,20 @@ async def _store_evidence(request: Request, actor: Actor, row: FindingRecord, up
     except FormValidationError as exc:
         return "佐证材料未保存:" + message_zh(exc.errors[0], store, len(content))
     return attachment.id
+
+
+@login_required
+async def finding_evidence(request: Request, actor: Actor) -> Response:
+    """An evidence file of a finding (a progress report's or the closure's), for whoever sees the finding: the
+    owner unit sees findings of a case outside its own scope, so the case's attachment link would refuse it."""
+    row = await _visible_finding(actor, _int(request.path_params["finding_id"]))
+    attachment_id = _int(request.path_params["attachment_id"])
+    linked = {p.evidence_attachment_id for p in (await finding_rules.progress_of([row.id])).get(row.id, [])}
+    attachment = await Attachment.get_or_none(id=attachment_id) \
+        if attachment_id in linked | {row.evidence_attachment_id} else None
+    if attachment is None:
+        raise HTTPException(404, "佐证材料不存在。")
+    return file_response(store_of(request), attachment)
 
 
 @login_required
@@ -401,6 +419,7 @@ routes = [
     Route("/social-org/findings/{finding_id:int}/close", finding_close, methods=["POST"]),
     Route("/social-org/findings/{finding_id:int}/edit", finding_edit, methods=["POST"]),
     Route("/social-org/findings/{finding_id:int}/progress", finding_progress, methods=["POST"]),
+    Route("/social-org/findings/{finding_id:int}/evidence/{attachment_id:int}", finding_evidence),
     Route("/social-org/objections", objection_list),
     Route("/social-org/objections/{objection_id:int}/decide", objection_decide, methods=["POST"]),
     Route("/social-org/revocations", revocation_list),

@@ -136,7 +136,7 @@ def test_registrar_closes_findings_and_works_a_revocation_case(page: Any, passwo
     expect(page.locator(".flash-success")).to_contain_text("已关闭问题")
     expect(cards).to_have_count(1)
     page.goto("/social-org/findings?status=closed")
-    expect(page.locator("section.finding", has=own).locator(".closure")).to_contain_text("so_dp")
+    expect(page.locator("section.finding", has=own).locator(".closure")).to_contain_text("东坡区登记机关")
     screenshot(page, "so_findings_closed")
 
     page.goto("/social-org/revocations")

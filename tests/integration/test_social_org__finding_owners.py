@@ -90,7 +90,11 @@ async def test_the_owner_reports_progress_with_evidence_and_the_authority_closes
     assert event.actor == "th_reviewer" and event.payload["finding_id"] == finding.id
     assert (await FindingRecord.get(id=finding.id)).status == "open"  # progress does not close it
     page = await client.get("/social-org/findings")
-    assert "已约谈基金会负责人" in page.text and f"/attachments/{attachment.id}" in page.text
+    evidence = f"/social-org/findings/{finding.id}/evidence/{attachment.id}"
+    assert "通惠审核:已约谈基金会负责人" in page.text and evidence in page.text  # display name, own download link
+    download = await client.get(evidence)  # the case is outside the township's scope: served through the finding
+    assert download.status_code == 200 and download.content == JPEG
+    assert (await client.get(f"/attachments/{attachment.id}")).status_code == 403
 
     # the owner can neither close nor change the requirement
     denied = await client.post(f"/social-org/findings/{finding.id}/close", data={"csrf_token": csrf, "note": "完成"})
@@ -103,6 +107,7 @@ async def test_the_owner_reports_progress_with_evidence_and_the_authority_closes
     # another township cannot report on it: it does not exist for them
     csrf = await _as(client, "dsq_clerk")
     assert (await client.post(url, data={"csrf_token": csrf, "note": "我们也整改了"})).status_code == 404
+    assert (await client.get(evidence)).status_code == 404
 
     # the authority sees the report and closes
     csrf = await _as(client, "so_dp")
