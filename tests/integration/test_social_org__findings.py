@@ -154,6 +154,6 @@ async def test_spot_check_findings_follow_the_deadline_and_close_with_evidence(c
     download = await client.get(f"/attachments/{evidence.id}")
     assert download.status_code == 200 and download.content == PDF
     listing = await client.get("/social-org/findings?status=closed")
-    assert "已调整支出结构" in listing.text and "so_dp" in listing.text
+    assert "关闭:东坡区登记机关 于" in listing.text and "已调整支出结构" in listing.text  # display name
     assert org.name not in (await client.get("/social-org/findings?status=overdue")).text
     assert (await SpotCheckTarget.get(id=target.id)).findings_count == 1
