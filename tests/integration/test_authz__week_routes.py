@@ -382,3 +382,38 @@ async def test_collaboration_api_and_bulk_jobs_refuse_another_county(client: Any
     await assert_api_refused(client, None, calls, markers, before, snapshot)
     await assert_sees(client, "th_clerk", calls[2][1], "内部意见")
     await assert_sees(client, "th_clerk", job_url, "SEC-COLLAB-1")
+
+
+def xlsx_text(content: bytes) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    return "\n".join(str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                     for v in row if v is not None)
+
+
+async def test_xlsx_exports_hold_only_the_users_scope_and_are_attachments(client: Any, engine: Any,
+                                                                         password_hash: str) -> None:
+    from tests.integration.test_cemetery__rectification_api import _frozen
+    from tests.social_org_helpers import make_org, seed_so_users
+    from workflows.cemetery.models import Cemetery
+
+    inspection = await _frozen(engine)
+    cemetery = await Cemetery.get(id=inspection.cemetery_id)  # type: ignore[attr-defined]
+    await seed_so_users(password_hash)
+    org = await make_org("511402", name="眉山市东坡区导出测试协会")
+    exports = [("/cemetery/progress.xlsx?year=2026", cemetery.name, "dp_county", "rs_county"),
+               ("/social-org/orgs/export.xlsx", org.name, "so_dp", "so_rs")]
+    for url, marker, insider, outsider in exports:
+        client.cookies.clear()
+        await browser_login(client, insider)
+        r = await client.get(url)
+        assert r.status_code == 200 and marker in xlsx_text(r.content), url
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        client.cookies.clear()
+        await browser_login(client, outsider)
+        r = await client.get(url)
+        assert r.status_code == 200 and marker not in xlsx_text(r.content), (url, outsider)
