@@ -417,3 +417,34 @@ async def test_xlsx_exports_hold_only_the_users_scope_and_are_attachments(client
         await browser_login(client, outsider)
         r = await client.get(url)
         assert r.status_code == 200 and marker not in xlsx_text(r.content), (url, outsider)
+
+
+@pytest.mark.parametrize("audit_id", ["9" * 25, "2147483648", "abc", "-3", ""])
+async def test_post_audit_form_with_an_impossible_audit_id_is_422_not_500(client: Any, audit_id: str) -> None:
+    """The audit id comes from a form field; before the fix an id beyond the 32-bit range was a 500 and a
+    non-number echoed Python's ValueError text."""
+    csrf = await browser_login(client, "dp_county")
+    r = await client.post("/dibao/post-audit", data={"csrf_token": csrf, "action": "outcome", "audit_id": audit_id,
+                                                     "outcome": "confirmed", "opinion": "越界编号"})
+    assert r.status_code == 422 and "审计记录不存在" in r.text and "invalid literal" not in r.text
+
+
+async def test_batch_adjust_with_an_impossible_project_id_changes_nothing(client: Any, engine: Any) -> None:
+    """`add` / `remove` come from form fields; before the fix a `remove` beyond the 32-bit range was a 500."""
+    from projects_registry.models import ReleaseBatch, ReleaseBatchItem
+    from tests.integration.projects_helpers import deploy, submission, to_mature
+
+    await deploy(engine)
+    await to_mature(engine, submission("甲项目", lottery="300000"), score=90)
+    csrf = await browser_login(client, "city_mgr")
+    r = await client.post("/projects/batches", data={"csrf_token": csrf, "year": "2026", "source": "lottery",
+                                                     "budget": "500000"})
+    assert r.status_code == 303
+    batch = await ReleaseBatch.get()
+    before = await rows(ReleaseBatchItem.filter(batch_id=batch.id))
+    assert before[0]  # the suggested project is in the batch
+    for field in ("add", "remove"):
+        for value in ("9" * 25, "2147483648"):
+            r = await client.post(f"/projects/batches/{batch.id}/adjust", data={"csrf_token": csrf, field: value})
+            assert r.status_code == 303, (field, value, r.status_code)
+    assert await rows(ReleaseBatchItem.filter(batch_id=batch.id)) == before
