@@ -215,8 +215,8 @@ async def calendar(request: Request, actor: Actor) -> Response:
 
 routes = [
     Route("/admin/calendar", calendar, methods=["GET", "POST"]),
-    Route("/admin/users/{user_id}", user_edit, methods=["GET", "POST"]),
+    Route("/admin/users/{user_id:int}", user_edit, methods=["GET", "POST"]),
     Route("/admin/processes", processes, methods=["GET", "POST"]),
-    Route("/admin/processes/{definition_id}", process_diagram),
+    Route("/admin/processes/{definition_id:int}", process_diagram),
     Route("/admin/users", users, methods=["GET", "POST"]),
 ]

@@ -27,7 +27,7 @@ from web.cemetery_api import api_routes as cemetery_api_routes
 from web.composition import db_config as default_db_config
 from web.composition import install_workflows
 from web.notify import Mailer, SmtpSettings
-from web.security import SESSION_MAX_AGE, LoginThrottle, SecurityHeadersMiddleware
+from web.security import SESSION_MAX_AGE, LoginThrottle, RejectNulQueryMiddleware, SecurityHeadersMiddleware
 from web.social_org_api import api_routes as social_org_api_routes
 
 log = logging.getLogger("civicflow.web")
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(RejectNulQueryMiddleware),
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civicflow_session",
                    max_age=SESSION_MAX_AGE, same_site="lax", https_only=cookie_secure),
     ]

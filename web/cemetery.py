@@ -21,6 +21,7 @@ from engine.authz import Actor
 from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FormValidationError
 from engine.models import Attachment, HumanTask, OrgUnit
+from engine.runtime import parse_uuid
 from web.auth import ctx_of, login_required
 from web.collab import display_names, message_zh, store_of
 from web.render import SHANGHAI, flash, is_htmx, page
@@ -60,9 +61,10 @@ def _today(request: Request) -> Any:
 
 def _year(request: Request) -> int:
     try:
-        return int(request.query_params.get("year", ""))
+        year = int(request.query_params.get("year", ""))
     except ValueError:
         return _today(request).year
+    return year if 1900 <= year <= 9999 else _today(request).year  # a year the database can compare
 
 
 # -- register ------------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ async def cemetery_list(request: Request, actor: Actor) -> Response:
     qs = register.visible_cemeteries(actor)
     if params["result"] in kpi.RESULT_FILTERS:
         qs = kpi.filter_by_result(qs, params["result"], year)
-    if params["county"]:
+    if params["county"] and len(params["county"]) <= 32:  # longer names no county (and the column refuses it)
         qs = qs.filter(county_code=params["county"])
     if params["type"] in CEMETERY_TYPES:
         qs = qs.filter(cemetery_type=params["type"])
@@ -356,10 +358,8 @@ async def _store_photos(request: Request, form: FormData, task: HumanTask, inspe
 
 @login_required
 async def checklist_page(request: Request, actor: Actor) -> Response:
-    try:
-        task = await HumanTask.get_or_none(id=request.path_params["task_id"])
-    except (ValueError, TypeError):
-        task = None
+    task_uuid = parse_uuid(request.path_params["task_id"])  # not a UUID: names nothing (PostgreSQL would raise)
+    task = await HumanTask.get_or_none(id=task_uuid) if task_uuid else None
     if task is None or not authz.can_see_path(actor, task.org_path) or task.process_key != insp.PROCESS_KEY or \
             task.bpmn_id not in insp.CHECKLIST_TASKS:
         raise HTTPException(404, "检查事项不存在。")

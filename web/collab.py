@@ -338,7 +338,7 @@ async def _centre(request: Request, actor: Actor, *, block: str | None = None, e
                   status: int = 200) -> Response:
     show = "unread" if request.query_params.get("show") == "unread" else "all"
     try:
-        page_no = max(1, int(request.query_params.get("page", "1")))
+        page_no = min(max(1, int(request.query_params.get("page", "1"))), 1_000_000)  # an offset the db can hold
     except ValueError:
         page_no = 1
     unread = await collab.unread_count(actor.username)

@@ -192,11 +192,18 @@ async def cases(request: Request, actor: Actor) -> Response:
         "can_view_log": bool(VIEW_LOG_ROLES & actor.roles)})
 
 
+async def _case_in_path(request: Request) -> DibaoCase | None:
+    """The case named by the path, or None: an id longer than a UUID or holding NUL names nothing (PostgreSQL
+    would refuse the NUL with an error rather than find no row)."""
+    raw = request.path_params["instance_id"]
+    return await DibaoCase.get_or_none(instance_id=raw) if len(raw) <= 36 and "\x00" not in raw else None
+
+
 @login_required
 async def case_file(request: Request, actor: Actor) -> Response:
     """完整家庭档案: actors on the case and supervisors in scope only; each view is logged."""
     ctx = request.app.state.ctx
-    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    case = await _case_in_path(request)
     if case is None or not in_scope(actor, case):
         raise HTTPException(404, "案件不存在。")
     basis = await file_access(actor, case)
@@ -221,7 +228,7 @@ async def case_file(request: Request, actor: Actor) -> Response:
 async def extend(request: Request, actor: Actor) -> Response:
     if not actor.is_supervisor:
         raise HTTPException(403, "只有县级审核人员可以延长办理期限。")
-    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    case = await _case_in_path(request)
     if case is None or not case.org_path.startswith(actor.org_path):
         raise HTTPException(404, "案件不存在。")
     form = await request.form()
@@ -239,7 +246,7 @@ async def extend(request: Request, actor: Actor) -> Response:
 @login_required
 async def notice(request: Request, actor: Actor) -> Response:
     """确认通知书 / 不予确认告知书, printable, with the amount explanation or the reasons and appeal rights."""
-    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    case = await _case_in_path(request)
     if case is None or not case.org_path.startswith(actor.org_path):
         raise HTTPException(404, "案件不存在。")
     if case.decision not in ("approve", "refuse") or case.closed_at is None:
@@ -256,7 +263,7 @@ async def notice(request: Request, actor: Actor) -> Response:
 @login_required
 async def change_notice(request: Request, actor: Actor) -> Response:
     """变更通知书 of one payment change (停发 / 调整金额): amounts, date, reason, 复议/诉讼 rights; printable."""
-    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    case = await _case_in_path(request)
     if case is None or not case.org_path.startswith(actor.org_path):
         raise HTTPException(404, "案件不存在。")
     raw = request.path_params["change_id"]
@@ -277,7 +284,7 @@ async def intake_notice(request: Request, actor: Actor) -> Response:
     from engine.runtime import completed_task_data
 
     kind = request.path_params["kind"]
-    case = await DibaoCase.get_or_none(instance_id=request.path_params["instance_id"])
+    case = await _case_in_path(request)
     if case is None or not case.org_path.startswith(actor.org_path) or kind not in ("accept", "missing"):
         raise HTTPException(404, "案件不存在。")
     engine = request.app.state.ctx.engine
@@ -298,6 +305,9 @@ async def publication(request: Request) -> Response:
     The amount is the one in force today after recorded payment changes; a household whose payment has been
     stopped is no longer listed from the stop date."""
     county = request.query_params.get("county", "")
+    counties = await OrgUnit.filter(level="county").order_by("code")
+    if county not in {c.code for c in counties}:  # anything else names no county (and may not fit the column)
+        county = ""
     qs = DibaoCase.filter(decision="approve").exclude(closed_at=None)
     if county:
         qs = qs.filter(county_code=county)
@@ -311,7 +321,7 @@ async def publication(request: Request) -> Response:
             if (amount := amount_on(c, changes.get(c.instance_id, []), today)) is not None]
     names = dict(await OrgUnit.filter(level__in=["county", "township"]).values_list("code", "name"))
     return page(request, "dibao_publication.html", {"rows": rows, "names": names, "county": county,
-                                                    "counties": await OrgUnit.filter(level="county").order_by("code")})
+                                                    "counties": counties})
 
 
 @login_required
@@ -333,7 +343,8 @@ async def post_audit(request: Request, actor: Actor) -> Response:
                 drawn = await draw_month(county, str(form.get("period", "")), actor.username, now)
                 flash(request, f"已抽取 {len(drawn)} 件(含必审件)。抽取种子与名单已留存,可复核。")
             else:
-                audit = await PostAudit.get_or_none(id=int(str(form.get("audit_id", "0")) or 0))
+                raw = str(form.get("audit_id", ""))
+                audit = await PostAudit.get_or_none(id=int(raw)) if raw.isdigit() and len(raw) <= 9 else None
                 if audit is None or audit.county_code not in {c.code for c in counties}:
                     raise ValueError("审计记录不存在。")
                 if form.get("outcome") == "corrected":

@@ -242,7 +242,7 @@ async def instances(request: Request, actor: Actor) -> Response:
     search = q.get("q", "").strip()
     if status in ("running", "completed", "cancelled", "error"):
         qs = qs.filter(status=status)
-    if process:
+    if process and len(process) <= 100:  # a longer key names no process (and the column refuses it)
         qs = qs.filter(process_key=process)
     if search:
         qs = qs.filter(business_key__icontains=search)
@@ -317,6 +317,8 @@ async def start_form(request: Request, actor: Actor) -> Response:
     engine = ctx_of(request).engine
     key = request.path_params["key"]
     try:
+        if "\x00" in key:  # names no process (PostgreSQL would refuse the NUL with an error)
+            raise NotFound(key)
         deployed = await engine.specs.latest(key)
     except NotFound as exc:
         raise HTTPException(404, "流程不存在或尚未部署。") from exc

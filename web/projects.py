@@ -104,6 +104,9 @@ async def _counties(actor: Actor) -> list[OrgUnit]:
 async def board(request: Request, actor: Actor) -> Response:
     q = request.query_params
     filters = {k: q.get(k, "") for k in ("county", "category", "source", "stage")}
+    for key, known in (("category", CATEGORIES), ("source", FUNDING_SOURCES)):
+        if filters[key] not in known:  # an unknown value filters nothing (and a long one the column refuses)
+            filters[key] = ""
     columns = await queries.board(actor, county=filters["county"], category=filters["category"],
                                   source=filters["source"])
     today = queries.local_today(request.app.state.ctx.engine.clock.now())
@@ -646,8 +649,8 @@ async def batch_adjust(request: Request, actor: Actor) -> Response:
     form = await request.form()
     add, remove = _text(form, "add"), _text(form, "remove")
     try:
-        await lifecycle.adjust_batch(actor, batch, add=int(add) if add.isdigit() else None,
-                                     remove=int(remove) if remove.isdigit() else None)
+        await lifecycle.adjust_batch(actor, batch, add=int(add) if add.isdigit() and len(add) <= 9 else None,
+                                     remove=int(remove) if remove.isdigit() and len(remove) <= 9 else None)
     except lifecycle.ProjectError as exc:
         flash(request, str(exc), "error")
     else:
@@ -720,7 +723,7 @@ async def public_summary(request: Request) -> Response:
     """No login: what 福彩公益金 funded in a year, by unit and category, with grades. No personal data."""
     years = await queries.public_years()
     raw = request.query_params.get("year", "")
-    year = int(raw) if raw.isdigit() else (years[0] if years else queries.local_today(
+    year = int(raw) if raw.isdigit() and len(raw) <= 4 else (years[0] if years else queries.local_today(
         request.app.state.ctx.engine.clock.now()).year)
     summary = await queries.public_summary(year)
     return page(request, "projects_public.html", {"s": summary, "years": years, **LABELS})

@@ -132,6 +132,29 @@ async def revoke_token(token: str, now: datetime) -> bool:
     return await ApiToken.filter(token_hash=_token_digest(token), revoked_at=None).update(revoked_at=now) == 1
 
 
+# -- URLs ------------------------------------------------------------------------------------
+
+class RejectNulQueryMiddleware:
+    """A page URL whose query string holds NUL is refused with 400 before any handler runs: no filter, search or
+    page number contains it, and PostgreSQL refuses it in a query with an error (an HTTP 500). The JSON API
+    validates its parameters itself (with precise error codes) and is left alone."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if query and not scope["path"].startswith("/api/") and (b"%00" in query or b"\x00" in query):
+            body = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>请求无效</title>"
+                    "<p>请求参数包含非法字符(NUL),请返回上一页重试。</p></html>").encode()
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
 # -- headers -----------------------------------------------------------------------------------
 
 SECURITY_HEADERS = {

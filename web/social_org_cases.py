@@ -313,6 +313,8 @@ async def public_objection(request: Request) -> Response:
         if not csrf_ok(request, form):
             raise HTTPException(403, "表单已过期,请刷新页面后重新提交。")
         values = {k: str(form.get(k, ""))[:4000] for k in values}
+        if any("\x00" in v for v in values.values()):  # what login_required refuses on the other forms
+            raise HTTPException(422, "提交的内容包含非法字符(NUL),未作任何更改。")
         try:
             await credit.file_objection(entry.id, uscc=values["uscc"], representative=values["representative"],
                                         applicant=values["applicant"], contact=values["contact"],

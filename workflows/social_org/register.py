@@ -38,6 +38,8 @@ def search(qs: QuerySet[SocialOrganization], text: str) -> QuerySet[SocialOrgani
     text = text.strip()
     if not text:
         return qs
+    if len(text) > 18:  # cannot be a 统一社会信用代码 (and the uscc column refuses a longer value)
+        return qs.filter(name__icontains=text)
     return qs.filter(Q(name__icontains=text) | Q(uscc=text.upper()))
 
 
