@@ -88,7 +88,7 @@ def resolve_ref(root: Mapping[str, Any], node: Any) -> Any:
             part = raw.replace("~1", "/").replace("~0", "~")
             if isinstance(target, Mapping) and part in target:
                 target = target[part]
-            elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
+            elif isinstance(target, list) and part.isdecimal() and int(part) < len(target):
                 target = target[int(part)]
             else:
                 return node
@@ -104,7 +104,7 @@ def subschema_at(root: Mapping[str, Any], field: str) -> Mapping[str, Any] | Non
     for part in field.split("."):
         if not isinstance(node, Mapping):
             return None
-        if part.isdigit() and primary_type(node) == "array":
+        if part.isdecimal() and primary_type(node) == "array":
             prefix = node.get("prefixItems")
             index = int(part)
             if isinstance(prefix, list) and index < len(prefix):
@@ -417,5 +417,5 @@ def _json_type_name(value: Any) -> str:
 
 def _sort_key(error: FieldError) -> tuple[tuple[tuple[int, int, str], ...], str]:
     # Numeric path segments sort numerically so "members.10" follows "members.2" rather than "members.1".
-    parts = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in error.field.split(".") if part)
+    parts = tuple((0, int(part), "") if part.isdecimal() else (1, 0, part) for part in error.field.split(".") if part)
     return parts, error.code

@@ -161,10 +161,10 @@ def _task_meta(spec: BpmnProcessSpec) -> tuple[dict[str, HumanTaskMeta], str | N
             lane=ts.lane,
             form=props.get("formJsonSchemaFilename"),
             candidate_role=props.get("candidateRole") or ts.lane,
-            due_working_days=int(due) if due and due.isdigit() else None,
+            due_working_days=int(due) if due and due.isdecimal() else None,
             org_level=props.get("orgLevel"),
             org_unit_variable=props.get("orgUnitVariable"),
-            priority=int(props.get("priority", "50")) if props.get("priority", "50").isdigit() else 50,
+            priority=int(props.get("priority", "50")) if props.get("priority", "50").isdecimal() else 50,
             require_opinion=props.get("requireOpinion", "").strip().lower() == "true",
         )
     return metas, start_form

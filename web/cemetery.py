@@ -374,7 +374,7 @@ async def checklist_page(request: Request, actor: Actor) -> Response:
     if request.method == "POST" and not actionable:
         raise HTTPException(403, "您无权办理该检查事项。")
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_CHECKLIST_BODY:
+    if length.isdecimal() and int(length) > MAX_CHECKLIST_BODY:
         raise HTTPException(422, "上传的照片总量过大,请分批上传(每次提交不超过 64 MB)。")
     form = await request.form() if request.method == "POST" else None
     values = _checklist_values(form, check_items, cemetery)
@@ -647,7 +647,7 @@ async def checklist_limits(request: Request, actor: Actor) -> Response:
     if len(values["note"]) > cl.MAX_PUBLISH_NOTE:
         errors["note"] = f"调整说明不能超过 {cl.MAX_PUBLISH_NOTE} 个字。"
     if not errors:
-        base = int(values["base_version"]) if values["base_version"].isdigit() else -1
+        base = int(values["base_version"]) if values["base_version"].isdecimal() else -1
         try:
             row = await cl.publish_version(changes, base_version=base, document_number=values["document_number"],
                                            note=values["note"], actor=actor.username,

@@ -94,7 +94,7 @@ def photo_json(p: photos.Photo) -> dict[str, Any]:
 async def _cemetery(request: Request, actor: Actor) -> Cemetery:
     raw = str(request.path_params["cemetery_id"])
     cemetery = await register.visible_cemeteries(actor).filter(id=int(raw)).first() \
-        if raw.isdigit() and 0 < int(raw) <= MAX_DB_INT else None
+        if raw.isdecimal() and 0 < int(raw) <= MAX_DB_INT else None
     if cemetery is None:  # outside the scope reads as absent, as on the pages
         raise ApiError(404, "not_found", f"cemetery {raw} does not exist in your scope")
     return cemetery
@@ -390,7 +390,7 @@ async def list_rectifications(request: Request, actor: Actor) -> Response:
 async def _rectification(request: Request, actor: Actor) -> Rectification:
     raw = str(request.path_params["rectification_id"])
     rect = await Rectification.filter(id=int(raw), inspection__org_path__startswith=actor.org_path).select_related(
-        "inspection__cemetery").first() if raw.isdigit() and 0 < int(raw) <= MAX_DB_INT else None
+        "inspection__cemetery").first() if raw.isdecimal() and 0 < int(raw) <= MAX_DB_INT else None
     if rect is None:
         raise ApiError(404, "not_found", f"rectification {raw} does not exist in your scope")
     return rect

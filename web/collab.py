@@ -256,7 +256,7 @@ def _limit_body(handler: Any) -> Any:
     async def wrapper(request: Request) -> Response:
         length = request.headers.get("content-length", "")
         limit = store_of(request).max_bytes
-        if length.isdigit() and int(length) > limit + 1024 * 1024:
+        if length.isdecimal() and int(length) > limit + 1024 * 1024:
             raise HTTPException(422, f"文件过大,单个附件不能超过 {_mb(limit)} MB,未保存。")
         response: Response = await handler(request)
         return response
@@ -445,7 +445,7 @@ async def api_upload(request: Request, actor: Actor) -> Response:
         raise ApiError(403, "forbidden", "task is outside your scope")
     store = store_of(request)
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > store.max_bytes + 1024 * 1024:
+    if length.isdecimal() and int(length) > store.max_bytes + 1024 * 1024:
         raise ApiError(422, "validation_failed", "file too large", [
             {"field": "file", "code": "too_large", "message": f"the limit is {store.max_bytes} bytes"}])
     filename, content, _ = await _read_upload(request, store)
@@ -458,7 +458,7 @@ async def api_upload(request: Request, actor: Actor) -> Response:
 
 async def api_download(request: Request, actor: Actor) -> Response:
     raw = request.path_params["attachment_id"]
-    row = await Attachment.get_or_none(id=int(raw)) if raw.isdigit() and 0 < int(raw) <= MAX_DB_INT else None
+    row = await Attachment.get_or_none(id=int(raw)) if raw.isdecimal() and 0 < int(raw) <= MAX_DB_INT else None
     if row is None:
         raise ApiError(404, "not_found", f"attachment {raw} does not exist")
     if not authz.can_download(actor, row):

@@ -268,7 +268,7 @@ async def change_notice(request: Request, actor: Actor) -> Response:
         raise HTTPException(404, "案件不存在。")
     raw = request.path_params["change_id"]
     change = await PaymentChange.get_or_none(id=int(raw), case_id=case.instance_id) \
-        if raw.isdigit() and len(raw) < 10 else None
+        if raw.isdecimal() and len(raw) < 10 else None
     if change is None:
         raise HTTPException(404, "该保障金变更不存在。")
     audit = await PostAudit.get_or_none(id=change.audit_id) if change.audit_id else None
@@ -344,7 +344,7 @@ async def post_audit(request: Request, actor: Actor) -> Response:
                 flash(request, f"已抽取 {len(drawn)} 件(含必审件)。抽取种子与名单已留存,可复核。")
             else:
                 raw = str(form.get("audit_id", ""))
-                audit = await PostAudit.get_or_none(id=int(raw)) if raw.isdigit() and len(raw) <= 9 else None
+                audit = await PostAudit.get_or_none(id=int(raw)) if raw.isdecimal() and len(raw) <= 9 else None
                 if audit is None or audit.county_code not in {c.code for c in counties}:
                     raise ValueError("审计记录不存在。")
                 if form.get("outcome") == "corrected":

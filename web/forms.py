@@ -106,7 +106,7 @@ def _coerce_object(root: Mapping[str, Any], node: Mapping[str, Any], fields: dic
                     if not key.startswith(prefix):
                         continue
                     index, _, rest = key[len(prefix) :].partition(".")
-                    if index.isdigit() and rest:
+                    if index.isdecimal() and rest:
                         rows.setdefault(int(index), {})[rest] = values
                         consumed.add(key)
                 if rows:
@@ -443,7 +443,7 @@ def _render_row(
         kind = _widget_kind(ctx.root, schema)
         if kind not in _CELL_KINDS:
             kind = "text"  # nested structures do not fit in a cell; a text box at least shows and posts the value
-        row_label = f"第 {int(index) + 1} 行" if index.isdigit() else "新行"
+        row_label = f"第 {int(index) + 1} 行" if index.isdecimal() else "新行"
         label = _el("label", {"for": field_id, "class": "visually-hidden"}, f"{_title(schema, column)}（{row_label}）")
         control = _render_control(
             kind,
@@ -564,7 +564,7 @@ def _render_list_entry(
     entry_path = f"{path}.{index}"  # only for ids and error lookup: every entry posts under the list's own name
     field_id = _field_id(entry_path)
     messages = ctx.take_errors(entry_path) if live else []
-    position = f"第 {int(index) + 1} 项" if index.isdigit() else "新项"
+    position = f"第 {int(index) + 1} 项" if index.isdecimal() else "新项"
     control = _render_control(kind, path, field_id, items, value, False, _describedby(field_id, {}, messages))
     return _el(
         "div",
@@ -833,7 +833,7 @@ def _label_zh(schema: Mapping[str, Any], field_path: str) -> str:
     text = ""
     node: Any = resolve_ref(schema, schema)
     for part in field_path.split("."):
-        if isinstance(node, Mapping) and part.isdigit() and primary_type(node) == "array":
+        if isinstance(node, Mapping) and part.isdecimal() and primary_type(node) == "array":
             item = resolve_ref(schema, node.get("items", {}))
             unit = "行" if isinstance(item, Mapping) and primary_type(item) == "object" else "项"
             text += f"第 {int(part) + 1} {unit}"

@@ -82,7 +82,7 @@ async def visible_filters(actor: Actor) -> list[SavedFilter]:
 async def inbox(request: Request, actor: Actor) -> Response:
     saved_id = request.query_params.get("f")
     saved = None
-    if saved_id and saved_id.isdigit():
+    if saved_id and saved_id.isdecimal():
         saved = next((f for f in await visible_filters(actor) if f.id == int(saved_id)), None)
     params = clean_params(saved.params if saved else request.query_params)
     try:

@@ -305,7 +305,7 @@ async def _upload(form: FormData, store: AttachmentStore) -> tuple[str, bytes, i
 
 def _too_big(request: Request) -> bool:
     length = request.headers.get("content-length", "")
-    return length.isdigit() and int(length) > store_of(request).max_bytes + 1024 * 1024
+    return length.isdecimal() and int(length) > store_of(request).max_bytes + 1024 * 1024
 
 
 async def _attach(request: Request, actor: Actor, project: Project, upload: tuple[str, bytes, int]) -> Attachment:
@@ -591,7 +591,7 @@ async def batches(request: Request, actor: Actor) -> Response:
     if request.method == "POST":
         form = await request.form()
         values = {k: _text(form, k) for k in ("year", "source", "budget")}
-        year = int(values["year"]) if values["year"].isdigit() else 0
+        year = int(values["year"]) if values["year"].isdecimal() else 0
         budget = _dec(values["budget"])
         if not 2000 <= year <= 2100:
             errors["year"] = "请填写有效的资金年度。"
@@ -649,8 +649,8 @@ async def batch_adjust(request: Request, actor: Actor) -> Response:
     form = await request.form()
     add, remove = _text(form, "add"), _text(form, "remove")
     try:
-        await lifecycle.adjust_batch(actor, batch, add=int(add) if add.isdigit() and len(add) <= 9 else None,
-                                     remove=int(remove) if remove.isdigit() and len(remove) <= 9 else None)
+        await lifecycle.adjust_batch(actor, batch, add=int(add) if add.isdecimal() and len(add) <= 9 else None,
+                                     remove=int(remove) if remove.isdecimal() and len(remove) <= 9 else None)
     except lifecycle.ProjectError as exc:
         flash(request, str(exc), "error")
     else:
@@ -723,7 +723,7 @@ async def public_summary(request: Request) -> Response:
     """No login: what 福彩公益金 funded in a year, by unit and category, with grades. No personal data."""
     years = await queries.public_years()
     raw = request.query_params.get("year", "")
-    year = int(raw) if raw.isdigit() and len(raw) <= 4 else (years[0] if years else queries.local_today(
+    year = int(raw) if raw.isdecimal() and len(raw) <= 4 else (years[0] if years else queries.local_today(
         request.app.state.ctx.engine.clock.now()).year)
     summary = await queries.public_summary(year)
     return page(request, "projects_public.html", {"s": summary, "years": years, **LABELS})

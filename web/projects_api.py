@@ -227,7 +227,7 @@ async def project_detail(actor: Actor, p: Project) -> dict[str, Any]:
 
 def _project_id(request: Request) -> int:
     raw = str(request.path_params["project_id"])
-    if not raw.isdigit() or int(raw) > MAX_ID:  # isdigit: no sign, no spaces; anything else names nothing
+    if not raw.isdecimal() or int(raw) > MAX_ID:  # isdigit: no sign, no spaces; anything else names nothing
         raise ApiError(404, "not_found", f"project {raw} does not exist")
     return int(raw)
 
@@ -264,7 +264,7 @@ async def list_projects(request: Request, actor: Actor) -> Response:
         query = query.filter(funding__source=q["source"], funding__amount__gt=0)
     county = q.get("county")
     if county is not None:
-        if not county.isdigit() or len(county) > 32:
+        if not county.isdecimal() or len(county) > 32:
             raise ApiError(400, "invalid_parameter", "county must be an org unit code (digits)")
         query = query.filter(org_path__contains=f"/{county}/")
     page = _int_param(request, "page", 1, 1, 1_000_000)
@@ -546,7 +546,7 @@ async def _self_eval(request: Request, actor: Actor, p: Project, body: dict[str,
                  "actuals must be an object: indicator id → actual value")
     else:
         for key in raw:
-            if not key.isdigit() or int(key) not in ids:
+            if not key.isdecimal() or int(key) not in ids:
                 _problem(problems, f"actuals.{key}", "unknown", f"indicator {key} is not one of this project's")
                 continue
             value = _number(raw, key, problems, prefix="actuals.")
@@ -622,7 +622,7 @@ def _require_city(actor: Actor) -> None:
 
 async def _scoped_batch(request: Request, actor: Actor) -> ReleaseBatch:
     raw = str(request.path_params["batch_id"])
-    batch = await lifecycle.batch_for(actor, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID else None
+    batch = await lifecycle.batch_for(actor, int(raw)) if raw.isdecimal() and int(raw) <= MAX_ID else None
     if batch is None:
         raise ApiError(404, "not_found", f"batch {raw} does not exist or is outside your scope")
     return batch

@@ -107,7 +107,7 @@ async def list_findings(request: Request, actor: Actor) -> Response:
 async def _finding(request: Request, actor: Actor) -> tuple[FindingRecord, list[str]]:
     _require_viewer(actor)
     raw = str(request.path_params["finding_id"])
-    row = await FindingRecord.get_or_none(id=int(raw)) if raw.isdigit() and 0 < int(raw) <= MAX_DB_INT else None
+    row = await FindingRecord.get_or_none(id=int(raw)) if raw.isdecimal() and 0 < int(raw) <= MAX_DB_INT else None
     codes = await owner_scope(actor)
     if row is None or not (authz.can_see_path(actor, row.scope_path) or rules.owned_by(row, codes)):
         raise ApiError(404, "not_found", f"finding {raw} does not exist in your scope")
@@ -215,7 +215,7 @@ async def upload_evidence(request: Request, actor: Actor) -> Response:
         raise ApiError(409, "no_case", "this check has no case to store evidence on")
     store = store_of(request)
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > store.max_bytes + 1024 * 1024:
+    if length.isdecimal() and int(length) > store.max_bytes + 1024 * 1024:
         raise ApiError(422, "validation_failed", "file too large", [
             {"field": "file", "code": "too_large", "message": f"the limit is {store.max_bytes} bytes"}])
     try:
@@ -300,7 +300,7 @@ async def my_targets(request: Request, actor: Actor) -> Response:
 async def _target(request: Request, actor: Actor) -> SpotCheckTarget:
     raw = str(request.path_params["target_id"])
     target = await SpotCheckTarget.filter(id=int(raw), plan__authority_path__startswith=actor.org_path) \
-        .prefetch_related("organization").first() if raw.isdigit() and 0 < int(raw) <= MAX_DB_INT else None
+        .prefetch_related("organization").first() if raw.isdecimal() and 0 < int(raw) <= MAX_DB_INT else None
     if target is None:
         raise ApiError(404, "not_found", f"spot-check target {raw} does not exist in your scope")
     if target.instance_id and await project_ids([target.instance_id], ctx_of(request).engine.clock.now()):

@@ -98,7 +98,7 @@ async def validate_cemetery(values: Mapping[str, str], *, scope_path: str,
         errors["area_m2"] = "占地面积须为大于 0 的数字(平方米)。"
     for key, label in PLOT_FIELDS.items():
         raw = values.get(key, "").strip() or "0"
-        if not raw.isdigit() or int(raw) > MAX_PLOTS:
+        if not raw.isdecimal() or int(raw) > MAX_PLOTS:
             errors[key] = f"{label}须为不小于 0 的整数。"
         else:
             clean[key] = int(raw)

@@ -32,7 +32,7 @@ def uscc_error(code: str) -> str | None:
     bad = sorted({c for c in code if c not in VALUES})
     if bad:
         return "统一社会信用代码含有不允许的字符:" + "".join(bad) + "(不使用 I、O、S、V、Z 及小写字母)"
-    if not code[2:8].isdigit():
+    if not (code[2:8].isascii() and code[2:8].isdecimal()):
         return "统一社会信用代码第 3-8 位应为行政区划码(6 位数字)"
     if check_digit(code[:17]) != code[17]:
         return "统一社会信用代码校验位错误"
