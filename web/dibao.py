@@ -15,7 +15,7 @@ from tortoise.expressions import Q
 
 from engine import authz
 from engine.authz import Actor
-from engine.models import OrgUnit
+from engine.models import HumanTask, OrgUnit
 from web.admin import admin_required
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
@@ -186,10 +186,14 @@ async def cases(request: Request, actor: Actor) -> Response:
         r.instance_id, [])))}
     names = dict(await OrgUnit.filter(code__in={r.township_code for r in rows if r.township_code}).values_list(
         "code", "name"))
+    # 一次性告知书 exists only once the 一次性告知 step was done: link it for those cases only (else a 404)
+    notified = set(await HumanTask.filter(
+        instance_id__in=[r.instance_id for r in rows if r.accepted_at is None], bpmn_id="Task_notify_missing",
+        state="DONE").values_list("instance_id", flat=True))
     return page(request, "dibao_cases.html", {
         "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
         "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number, "current": current,
-        "can_view_log": bool(VIEW_LOG_ROLES & actor.roles)})
+        "can_view_log": bool(VIEW_LOG_ROLES & actor.roles), "notified": {str(i) for i in notified}})
 
 
 @login_required

@@ -22,6 +22,7 @@ from engine.specs import DeployedSpec
 from web import admin, cemetery, collab, dashboard, dibao, inbox, projects, social_org
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
+from web.display import VALUE_LABELS, VARIABLE_TITLES, display_value
 from web.forms import coerce_form, error_message_zh, render_form
 from web.privacy import mask_id
 from web.render import flash, is_htmx, page
@@ -113,18 +114,21 @@ async def unclaim(request: Request, actor: Actor) -> Response:
 # -- task page -----------------------------------------------------------------------------------
 
 def summary_rows(data: dict[str, Any], deployed: DeployedSpec) -> list[tuple[str, str]]:
-    """Business data as (Chinese label, display value); engine bookkeeping (case_*) is left out."""
+    """Business data as (Chinese label, display value); engine bookkeeping (case_*) is left out, and so are
+    variables with no Chinese title (neither a form field nor in display.VARIABLE_TITLES, e.g. stage)."""
     rows = []
     for key, value in data.items():
-        if key.startswith("case_") or value is None:
+        title = deployed.field_titles.get(key) or VARIABLE_TITLES.get(key)
+        if key.startswith("case_") or value is None or title is None:
             continue
         if isinstance(value, bool):
             shown = "是" if value else "否"
         elif key.endswith("id_number") and isinstance(value, str):  # 公民身份号码: masked, full only in the case file
             shown = mask_id(value)
         else:
-            shown = deployed.enum_labels.get(key, {}).get(str(value), str(value))
-        rows.append((deployed.field_titles.get(key, key), shown))
+            labels = deployed.enum_labels.get(key) or VALUE_LABELS.get(key, {})
+            shown = labels.get(str(value), display_value(str(value)))
+        rows.append((title, shown))
     return rows
 
 
