@@ -294,9 +294,12 @@ async def render_instance(request: Request, actor: Actor, instance: ProcessInsta
         "summary": summary_rows(instance.data, deployed), "org_names": org_names, "process_name": deployed.name,
         "names": await actor_names({e.actor for e in events} | {t.assignee for t in tasks if t.assignee}
                                    | {str(e.payload.get(k)) for e in events for k in ("to", "from", "owner")
-                                      if isinstance(e.payload.get(k), str)}),
+                                      if isinstance(e.payload.get(k), str)}
+                                   | {str(u) for e in events if isinstance(e.payload.get("to"), list)
+                                      for u in e.payload["to"]}),
         "open_tasks": [t for t in tasks if t.state in authz.OPEN_STATES],
         "can_act": {str(t.id): authz.can_act(actor, t) for t in tasks},
+        "can_view": {str(t.id): authz.can_view_task(actor, t) for t in tasks},
         "collab_errors": collab_errors or {}, **await collab.instance_context(request, actor, instance),
     }, status_code=status)
 
