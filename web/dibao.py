@@ -19,6 +19,7 @@ from engine.models import HumanTask, OrgUnit
 from web.admin import admin_required
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
+from web.collab import display_names
 from web.render import flash, page
 from web.xlsx import xlsx_response
 from workflows.common.models import DrawRecord
@@ -218,7 +219,9 @@ async def case_file(request: Request, actor: Actor) -> Response:
         "case": case, "names": names, "deadline": effective_deadline(case), "now": now, "decisions": DECISIONS,
         "changes": changes, "change_kinds": PAYMENT_CHANGES, "current": current_amount(case, changes),
         "schedule": payment_schedule(case, changes),
-        "audits": audits, "outcomes": OUTCOMES, "views": views, "basis": basis, "relations": RELATIONS})
+        "audits": audits, "outcomes": OUTCOMES, "views": views, "basis": basis, "relations": RELATIONS,
+        "people": await display_names({case.decided_by or "", *(c.created_by for c in changes),
+                                       *(v.viewer for v in views)})})
 
 
 @login_required
@@ -486,6 +489,7 @@ async def view_log(request: Request, actor: Actor) -> Response:
     viewers = sorted({str(v) for v in await scoped.distinct().values_list("viewer", flat=True)})
     return page(request, "dibao_views.html", {
         "rows": rows, "total": total, "names": names, "viewers": viewers, "errors": errors,
+        "people": await display_names(set(viewers)),
         "values": {"viewer": viewer, "from": q.get("from", "")[:10], "to": q.get("to", "")[:10]},
         "bases": BASES, "channels": CHANNELS, "limit": VIEW_LOG_PAGE,
         "export_query": urlencode({k: v for k, v in (("viewer", viewer), ("from", q.get("from", "")[:10]),

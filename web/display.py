@@ -41,3 +41,4 @@ def display_value(text: str) -> str:
             moment = moment.astimezone(SHANGHAI)
         return moment.strftime("%Y-%m-%d %H:%M")
     return text
+

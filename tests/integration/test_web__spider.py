@@ -2,9 +2,11 @@
 
 Each role logs in through the HTML form and follows same-origin GET links breadth-first from the nav to depth 3
 (downloads, XLSX exports and logout skipped; at most a few pages per URL pattern, so 100 rows of one list do not
-become 100 visits). Every HTML page must answer below 500, show no traceback or template/Python artefact ("None",
-"{{", "{%", dict or list reprs) in its visible text, and carry a Chinese <title>. The data: the showcase process with
-an open case, a cemetery under inspection, a fund project in the library, a registered social organization.
+become 100 visits). Every nav link opens for the role; every linked page exists (no 404) and answers below 500;
+every HTML page carries a Chinese <title> and shows, outside <code>, no traceback, no template or Python artefact
+("None", "{{", "{%", dict or list reprs) and no raw variable name (monthly_amount; usernames are identifiers and
+allowed). The data: the showcase process with an open case, four 低保 cases, a cemetery under inspection, a fund
+project in the library, a registered social organization.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ from __future__ import annotations
 import re
 from collections import deque
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from engine.models import User
 from tests.cemetery_helpers import install_cemetery, make_cemetery
-from tests.conftest import api_token, browser_login
+from tests.conftest import WEB_USERS, api_token, browser_login, deploy_dir
 from tests.integration.projects_helpers import deploy as deploy_projects
 from tests.integration.projects_helpers import to_reserve
-from tests.social_org_helpers import deploy_social_org, make_org, seed_so_users
+from tests.social_org_helpers import SO_USERS, deploy_social_org, make_org, seed_so_users
 from workflows.cemetery import inspection as insp
+from workflows.dibao import demo as dibao_demo
+from workflows.dibao import services as dibao_services
+from workflows.dibao.registry import seed_plan_standards
 
 ROLES = ["admin", "city_mgr", "dp_county", "th_clerk", "wl_clerk", "dp_inspector", "so_dp"]
 MAX_DEPTH = 3
@@ -32,6 +38,8 @@ UUIDISH = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 # Artefacts of a template or of Python leaking into what users read.
 ARTEFACTS = re.compile(r"(?<![\w-])(None|True|False|nan|undefined)(?![\w-])|\{\{|\{%|\{'|\[\]|\[\{|"
                        r"Traceback|Decimal\(|datetime\.|<built-in|object at 0x")
+RAW_NAME = re.compile(r"(?<![\w./@-])[a-z]+(?:_[a-z]+)+(?![\w.-])")  # a variable name such as monthly_amount
+USERNAMES = {u[0] for u in WEB_USERS + SO_USERS} | {"dp_inspector", "th_village", "dp_pm"}  # the seeds' actors
 
 
 class _Page(HTMLParser):
@@ -71,6 +79,10 @@ async def _seed(client: Any, engine: Any, password_hash: str) -> None:
     r = await client.post("/api/v1/instances", json={"process_key": "showcase", "business_key": "SP-1"},
                           headers=await api_token(client, "th_clerk"))
     assert r.status_code == 201, r.text
+    await seed_plan_standards()
+    await dibao_services.install(engine)
+    await deploy_dir(engine, Path("bpmn"), "dibao_approval.bpmn")
+    await dibao_demo.seed(engine, engine.clock)  # four 低保 cases in 通惠街道, one waiting for 受理, one closed
     await install_cemetery(engine)
     cemetery = await make_cemetery()
     campaign = await insp.open_campaign(2026, actor="city_mgr", now=engine.clock.now())
@@ -111,7 +123,7 @@ async def _crawl(client: Any, username: str) -> tuple[int, list[str]]:
         seen.add(target)
         shapes[shape] = shapes.get(shape, 0) + 1
         r = await client.get(target)
-        if r.status_code >= 500:
+        if r.status_code >= 500 or r.status_code == 404:  # a crash, or a link to nothing
             problems.append(f"{target}: HTTP {r.status_code}")
             continue
         if "text/html" not in r.headers.get("content-type", ""):
@@ -123,6 +135,8 @@ async def _crawl(client: Any, username: str) -> tuple[int, list[str]]:
         for text in parsed.text:
             if m := ARTEFACTS.search(text):
                 problems.append(f"{target}: artefact {m.group(0)!r} in {text[:60]!r}")
+            if m := next((m for m in RAW_NAME.finditer(text) if m.group(0) not in USERNAMES), None):
+                problems.append(f"{target}: untranslated name {m.group(0)!r} in {text[:60]!r}")
         if not CJK.search(parsed.title):
             problems.append(f"{target}: title without Chinese {parsed.title.strip()!r}")
         if depth < MAX_DEPTH and r.status_code == 200:
