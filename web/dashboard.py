@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -126,6 +126,9 @@ async def collect(actor: Actor, request: Request, year: int) -> dict[str, Any]:
             "grade", flat=True):
         grades[str(g)] += 1
     overdue = await overdue_by_org(actor, request)
+    from web.social_org import VIEW_ROLES as SOCIAL_ORG_VIEW_ROLES
+    if not actor.roles & SOCIAL_ORG_VIEW_ROLES:  # the figure stays, without a link to pages the actor may not open
+        kpis = [replace(k, href="") if k.href.startswith("/social-org") else k for k in kpis]
     return {
         "kpis": kpis, "dibao": dibao, "overdue": overdue, "pipeline": pipeline, "grades": dict(grades),
         "cemetery_rows": progress, "cemetery_total": total,

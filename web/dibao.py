@@ -15,10 +15,11 @@ from tortoise.expressions import Q
 
 from engine import authz
 from engine.authz import Actor
-from engine.models import OrgUnit
+from engine.models import HumanTask, OrgUnit
 from web.admin import admin_required
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
+from web.collab import display_names
 from web.render import flash, page
 from web.xlsx import xlsx_response
 from workflows.common.models import DrawRecord
@@ -186,10 +187,14 @@ async def cases(request: Request, actor: Actor) -> Response:
         r.instance_id, [])))}
     names = dict(await OrgUnit.filter(code__in={r.township_code for r in rows if r.township_code}).values_list(
         "code", "name"))
+    # 一次性告知书 exists only once the 一次性告知 step was done: link it for those cases only (else a 404)
+    notified = set(await HumanTask.filter(
+        instance_id__in=[r.instance_id for r in rows if r.accepted_at is None], bpmn_id="Task_notify_missing",
+        state="DONE").values_list("instance_id", flat=True))
     return page(request, "dibao_cases.html", {
         "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
         "deadline": effective_deadline, "decisions": DECISIONS, "mask": mask_id_number, "current": current,
-        "can_view_log": bool(VIEW_LOG_ROLES & actor.roles)})
+        "can_view_log": bool(VIEW_LOG_ROLES & actor.roles), "notified": {str(i) for i in notified}})
 
 
 async def _case_in_path(request: Request) -> DibaoCase | None:
@@ -221,7 +226,9 @@ async def case_file(request: Request, actor: Actor) -> Response:
         "case": case, "names": names, "deadline": effective_deadline(case), "now": now, "decisions": DECISIONS,
         "changes": changes, "change_kinds": PAYMENT_CHANGES, "current": current_amount(case, changes),
         "schedule": payment_schedule(case, changes),
-        "audits": audits, "outcomes": OUTCOMES, "views": views, "basis": basis, "relations": RELATIONS})
+        "audits": audits, "outcomes": OUTCOMES, "views": views, "basis": basis, "relations": RELATIONS,
+        "people": await display_names({case.decided_by or "", *(c.created_by for c in changes),
+                                       *(v.viewer for v in views)})})
 
 
 @login_required
@@ -493,6 +500,7 @@ async def view_log(request: Request, actor: Actor) -> Response:
     viewers = sorted({str(v) for v in await scoped.distinct().values_list("viewer", flat=True)})
     return page(request, "dibao_views.html", {
         "rows": rows, "total": total, "names": names, "viewers": viewers, "errors": errors,
+        "people": await display_names(set(viewers)),
         "values": {"viewer": viewer, "from": q.get("from", "")[:10], "to": q.get("to", "")[:10]},
         "bases": BASES, "channels": CHANNELS, "limit": VIEW_LOG_PAGE,
         "export_query": urlencode({k: v for k, v in (("viewer", viewer), ("from", q.get("from", "")[:10]),

@@ -22,6 +22,7 @@ from engine.specs import DeployedSpec
 from web import admin, cemetery, collab, dashboard, dibao, inbox, projects, social_org
 from web.auth import ctx_of, load_actor, login_required
 from web.diagram import render_svg
+from web.display import VALUE_LABELS, VARIABLE_TITLES, display_value
 from web.forms import coerce_form, error_message_zh, render_form
 from web.privacy import mask_id
 from web.render import flash, is_htmx, page
@@ -113,18 +114,21 @@ async def unclaim(request: Request, actor: Actor) -> Response:
 # -- task page -----------------------------------------------------------------------------------
 
 def summary_rows(data: dict[str, Any], deployed: DeployedSpec) -> list[tuple[str, str]]:
-    """Business data as (Chinese label, display value); engine bookkeeping (case_*) is left out."""
+    """Business data as (Chinese label, display value); engine bookkeeping (case_*) is left out, and so are
+    variables with no Chinese title (neither a form field nor in display.VARIABLE_TITLES, e.g. stage)."""
     rows = []
     for key, value in data.items():
-        if key.startswith("case_") or value is None:
+        title = deployed.field_titles.get(key) or VARIABLE_TITLES.get(key)
+        if key.startswith("case_") or value is None or title is None:
             continue
         if isinstance(value, bool):
             shown = "是" if value else "否"
         elif key.endswith("id_number") and isinstance(value, str):  # 公民身份号码: masked, full only in the case file
             shown = mask_id(value)
         else:
-            shown = deployed.enum_labels.get(key, {}).get(str(value), str(value))
-        rows.append((deployed.field_titles.get(key, key), shown))
+            labels = deployed.enum_labels.get(key) or VALUE_LABELS.get(key, {})
+            shown = labels.get(str(value), display_value(str(value)))
+        rows.append((title, shown))
     return rows
 
 
@@ -290,9 +294,12 @@ async def render_instance(request: Request, actor: Actor, instance: ProcessInsta
         "summary": summary_rows(instance.data, deployed), "org_names": org_names, "process_name": deployed.name,
         "names": await actor_names({e.actor for e in events} | {t.assignee for t in tasks if t.assignee}
                                    | {str(e.payload.get(k)) for e in events for k in ("to", "from", "owner")
-                                      if isinstance(e.payload.get(k), str)}),
+                                      if isinstance(e.payload.get(k), str)}
+                                   | {str(u) for e in events if isinstance(e.payload.get("to"), list)
+                                      for u in e.payload["to"]}),
         "open_tasks": [t for t in tasks if t.state in authz.OPEN_STATES],
         "can_act": {str(t.id): authz.can_act(actor, t) for t in tasks},
+        "can_view": {str(t.id): authz.can_view_task(actor, t) for t in tasks},
         "collab_errors": collab_errors or {}, **await collab.instance_context(request, actor, instance),
     }, status_code=status)
 

@@ -429,7 +429,8 @@ async def project_page(request: Request, actor: Actor) -> Response:
         "funding": await FundingLine.filter(project_id=project.id).order_by("id"),
         "lines": await BudgetLine.filter(project_id=project.id).order_by("id"),
         "indicators": await PerformanceIndicator.filter(project_id=project.id).order_by("id"),
-        "by_reviewer": by_reviewer, "review": review, "my_scores": by_reviewer.get(actor.username, {}),
+        "by_reviewer": by_reviewer, "review": review,
+        "people": await display_names(set(by_reviewer)), "my_scores": by_reviewer.get(actor.username, {}),
         "can_score": "Task_city_review" in {t.bpmn_id for t in tasks} and "city_manager" in actor.roles,
         "can_report": bool({"project_manager", "city_manager"} & actor.roles)
         and project.stage in ("implementing", "acceptance"),
@@ -640,7 +641,8 @@ async def batch_page(request: Request, actor: Actor) -> Response:
     return page(request, "projects_batch.html", {
         "batch": batch, "items": items, "total": total, "committed": committed,
         "left": Decimal(str(batch.budget)) - committed - total, "proposal": proposal,
-        "others": rules.rank(others), **LABELS})
+        "others": rules.rank(others), "people": await display_names({batch.confirmed_by or ""}),
+        **LABELS})
 
 
 @login_required
