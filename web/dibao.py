@@ -16,6 +16,7 @@ from tortoise.expressions import Q
 from engine import authz
 from engine.authz import Actor
 from engine.models import HumanTask, OrgUnit
+from engine.runtime import parse_uuid
 from web.admin import admin_required
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.auth import login_required
@@ -30,6 +31,7 @@ from workflows.dibao.casefile import (
     file_access,
     file_json,
     in_scope,
+    is_staff,
     log_view,
     pay_from,
     payment_schedule,
@@ -167,6 +169,8 @@ async def standards(request: Request, actor: Actor) -> Response:
 @login_required
 async def cases(request: Request, actor: Actor) -> Response:
     """低保案件台账: overall clock per case, overdue first."""
+    if not is_staff(actor):
+        raise HTTPException(403, "低保案件台账仅向低保经办、审核人员和上级管理人员开放。")
     ctx = request.app.state.ctx
     now = ctx.engine.clock.now()
     qs = DibaoCase.filter(org_path__startswith=actor.org_path)
@@ -189,7 +193,8 @@ async def cases(request: Request, actor: Actor) -> Response:
         "code", "name"))
     # 一次性告知书 exists only once the 一次性告知 step was done: link it for those cases only (else a 404)
     notified = set(await HumanTask.filter(
-        instance_id__in=[r.instance_id for r in rows if r.accepted_at is None], bpmn_id="Task_notify_missing",
+        instance_id__in=[i for r in rows if r.accepted_at is None and (i := parse_uuid(r.instance_id))],
+        bpmn_id="Task_notify_missing",
         state="DONE").values_list("instance_id", flat=True))
     return page(request, "dibao_cases.html", {
         "rows": rows, "now": now, "view": view, "names": names, "can_extend": actor.is_supervisor,
@@ -236,7 +241,7 @@ async def extend(request: Request, actor: Actor) -> Response:
     if not actor.is_supervisor:
         raise HTTPException(403, "只有县级审核人员可以延长办理期限。")
     case = await _case_in_path(request)
-    if case is None or not case.org_path.startswith(actor.org_path):
+    if case is None or not in_scope(actor, case):
         raise HTTPException(404, "案件不存在。")
     form = await request.form()
     try:
@@ -254,7 +259,7 @@ async def extend(request: Request, actor: Actor) -> Response:
 async def notice(request: Request, actor: Actor) -> Response:
     """确认通知书 / 不予确认告知书, printable, with the amount explanation or the reasons and appeal rights."""
     case = await _case_in_path(request)
-    if case is None or not case.org_path.startswith(actor.org_path):
+    if case is None or not in_scope(actor, case):
         raise HTTPException(404, "案件不存在。")
     if case.decision not in ("approve", "refuse") or case.closed_at is None:
         raise HTTPException(404, "案件尚未作出确认结论,暂无通知书。")
@@ -271,7 +276,7 @@ async def notice(request: Request, actor: Actor) -> Response:
 async def change_notice(request: Request, actor: Actor) -> Response:
     """变更通知书 of one payment change (停发 / 调整金额): amounts, date, reason, 复议/诉讼 rights; printable."""
     case = await _case_in_path(request)
-    if case is None or not case.org_path.startswith(actor.org_path):
+    if case is None or not in_scope(actor, case):
         raise HTTPException(404, "案件不存在。")
     raw = request.path_params["change_id"]
     change = await PaymentChange.get_or_none(id=int(raw), case_id=case.instance_id) \
@@ -292,7 +297,7 @@ async def intake_notice(request: Request, actor: Actor) -> Response:
 
     kind = request.path_params["kind"]
     case = await _case_in_path(request)
-    if case is None or not case.org_path.startswith(actor.org_path) or kind not in ("accept", "missing"):
+    if case is None or not in_scope(actor, case) or kind not in ("accept", "missing"):
         raise HTTPException(404, "案件不存在。")
     engine = request.app.state.ctx.engine
     instance = await engine.get_instance(case.instance_id)
@@ -551,6 +556,8 @@ async def api_create_delegation(request: Request, actor: Actor) -> Response:
 
 async def api_list_cases(request: Request, actor: Actor) -> Response:
     """Cases in the caller's org subtree, newest first; ID numbers masked, no member details."""
+    if not is_staff(actor):
+        raise ApiError(403, "forbidden", "only 低保 staff (clerks, reviewers, managers) may list 低保 cases")
     q = request.query_params
     view = q.get("view", "all")
     if view not in ("all", "open", "closed"):

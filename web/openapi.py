@@ -375,7 +375,7 @@ OPENAPI: dict[str, Any] = {
                            "properties": {"items": {"type": "array", "items": _ref("DibaoCase")},
                                           "total": {"type": "integer"}, "page": {"type": "integer"},
                                           "page_size": {"type": "integer"}}}, "A page of cases")},
-            400, 401,
+            400, 401, 403,
             params=[{"name": "view", "in": "query", "schema": {"type": "string", "enum": ["all", "open", "closed"]}},
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                 "maximum": 1_000_000}},

@@ -139,3 +139,31 @@ async def test_the_confirming_township_reviewer_becomes_an_actor(api: Api) -> No
     assert (await api.get("th_reviewer", f"/dibao/cases/{case}"))["applicant_id_number"] == APPLICANT_ID
     await api.complete("th_reviewer", case, "Task_confirm", APPROVE)
     assert (await api.get("th_reviewer", f"/dibao/cases/{case}"))["decision"] == "approve"  # completed it
+
+
+async def test_only_dibao_staff_see_the_ledger_notices_and_files(api: Api) -> None:
+    """Other staff of the same units (a project manager at the city, an inspector at the county) see no 低保 case,
+    not even masked: the ledger, the list API, the notices and the file are refused to them."""
+    from engine.models import User
+    from web.security import hash_password
+
+    case = await _accepted_case(api)
+    from tests.conftest import TEST_PASSWORD
+
+    digest = hash_password(TEST_PASSWORD)
+    await User.create(username="city_pm", display_name="市项目管理", org_unit_id="511400", roles=["project_manager"],
+                      password_hash=digest)
+    await User.create(username="dp_insp", display_name="东坡检查员", org_unit_id="511402", roles=["inspector"],
+                      password_hash=digest)
+    for outsider in ("city_pm", "dp_insp"):
+        listing = await api.client.get("/api/v1/dibao/cases", headers=await api.auth(outsider))
+        assert listing.status_code == 403 and "张秀英" not in listing.text
+        await api.get(outsider, f"/dibao/cases/{case}", 404)
+        await browser_login(api.client, outsider)
+        for path in ("/dibao/cases", f"/dibao/cases/{case}", f"/dibao/cases/{case}/notice/accept"):
+            r = await api.client.get(path)
+            assert r.status_code in (403, 404) and "张秀英" not in r.text, path
+        assert 'href="/dibao/cases"' not in (await api.client.get("/inbox")).text  # no 低保 menu entry either
+    await browser_login(api.client, "dp_county")  # the county's reviewer still sees it, and its 受理通知书
+    assert "张秀英" in (await api.client.get("/dibao/cases")).text
+    assert "张秀英" in (await api.client.get(f"/dibao/cases/{case}/notice/accept")).text

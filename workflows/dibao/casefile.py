@@ -23,9 +23,18 @@ from engine.models import HumanTask
 from workflows.dibao.idnumber import mask_id_number
 from workflows.dibao.models import CaseFileView, DibaoCase, PaymentChange, PostAudit
 
+# Who works 低保 cases (or supervises them): only they see the ledger, notices and files, each in their org subtree.
+# Other staff of the same unit (project managers, social-organization registrars, inspectors) do not.
+STAFF_ROLES = frozenset({"admin", "city_manager", "county_reviewer", "township_clerk", "township_reviewer",
+                         "village_clerk"})
+
+
+def is_staff(actor: Actor) -> bool:
+    return bool(actor.roles & STAFF_ROLES)
+
 
 def in_scope(actor: Actor, case: DibaoCase) -> bool:
-    return authz.can_see_path(actor, case.org_path)
+    return is_staff(actor) and authz.can_see_path(actor, case.org_path)
 
 
 async def file_access(actor: Actor, case: DibaoCase) -> str | None:
