@@ -250,6 +250,20 @@ async def _read_upload(request: Request, store: AttachmentStore) -> tuple[str | 
     return upload.filename, content, upload.size if upload.size is not None else len(content)
 
 
+async def read_api_upload(request: Request, store: AttachmentStore) -> tuple[str | None, bytes]:
+    """The `file` field of an API upload. A declared length far over the limit is refused before the body is read
+    (and spooled); a body that is not multipart/form-data is a 400, not a 500."""
+    length = request.headers.get("content-length", "")
+    if length.isdecimal() and int(length) > store.max_bytes + 1024 * 1024:
+        raise ApiError(422, "validation_failed", "file too large", [
+            {"field": "file", "code": "too_large", "message": f"the limit is {store.max_bytes} bytes"}])
+    try:
+        filename, content, _ = await _read_upload(request, store)
+    except Exception as exc:  # Starlette raises its own parse errors for a malformed body
+        raise ApiError(400, "invalid_body", "send the file as multipart/form-data in the field `file`") from exc
+    return filename, content
+
+
 def _limit_body(handler: Any) -> Any:
     """Refuse an upload whose declared length is far over the limit before reading (and spooling) its body."""
 
@@ -444,11 +458,7 @@ async def api_upload(request: Request, actor: Actor) -> Response:
     if not authz.can_see_path(actor, task.org_path):
         raise ApiError(403, "forbidden", "task is outside your scope")
     store = store_of(request)
-    length = request.headers.get("content-length", "")
-    if length.isdecimal() and int(length) > store.max_bytes + 1024 * 1024:
-        raise ApiError(422, "validation_failed", "file too large", [
-            {"field": "file", "code": "too_large", "message": f"the limit is {store.max_bytes} bytes"}])
-    filename, content, _ = await _read_upload(request, store)
+    filename, content = await read_api_upload(request, store)
     instance = await ProcessInstance.get(id=task.instance_id)
     row, created = await collab.add_attachment(store, instance=instance, task=task, filename=filename,
                                                content=content, actor=actor.username,

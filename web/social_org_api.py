@@ -21,7 +21,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -32,7 +31,7 @@ from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.models import Attachment, HumanTask, ProcessInstance
 from web.api import ApiError, endpoint, json_body, methods
 from web.auth import ctx_of
-from web.collab import attachment_json, store_of
+from web.collab import attachment_json, read_api_upload, store_of
 from web.social_org import VIEW_ROLES, _checklist_task
 from web.social_org_cases import (
     FINDING_FILTERS,
@@ -214,17 +213,7 @@ async def upload_evidence(request: Request, actor: Actor) -> Response:
     if instance is None:
         raise ApiError(409, "no_case", "this check has no case to store evidence on")
     store = store_of(request)
-    length = request.headers.get("content-length", "")
-    if length.isdecimal() and int(length) > store.max_bytes + 1024 * 1024:
-        raise ApiError(422, "validation_failed", "file too large", [
-            {"field": "file", "code": "too_large", "message": f"the limit is {store.max_bytes} bytes"}])
-    try:
-        form = await request.form()
-    except Exception as exc:  # a body that is not multipart: Starlette raises its own parse errors
-        raise ApiError(400, "invalid_body", "send the file as multipart/form-data in the field `file`") from exc
-    upload = form.get("file")
-    filename = upload.filename if isinstance(upload, UploadFile) and upload.filename else None
-    content = await upload.read(store.max_bytes + 1) if isinstance(upload, UploadFile) and filename else b""
+    filename, content = await read_api_upload(request, store)
     attachment, created = await collab.add_attachment(store, instance=instance, task=None, filename=filename,
                                                       content=content, actor=actor.username,
                                                       now=ctx_of(request).engine.clock.now())
