@@ -41,6 +41,7 @@ class AppContext:
     engine: Engine
     db_config: dict[str, Any]
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    objection_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # identity checks on the public form
     scheduler_interval: float | None = 5.0  # None: no in-process scheduler
     manage_db: bool = True
     refreshers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

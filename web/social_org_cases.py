@@ -315,12 +315,19 @@ async def public_objection(request: Request) -> Response:
         values = {k: str(form.get(k, ""))[:4000] for k in values}
         if any("\x00" in v for v in values.values()):  # what login_required refuses on the other forms
             raise HTTPException(422, "提交的内容包含非法字符(NUL),未作任何更改。")
+        throttle = ctx_of(request).objection_throttle
+        key, client = f"entry:{entry.id}", request.client.host if request.client else "?"
         try:
+            if throttle.blocked(key, client):
+                raise credit.CreditRuleError("身份核对失败次数过多,请 15 分钟后再试。")
             await credit.file_objection(entry.id, uscc=values["uscc"], representative=values["representative"],
                                         applicant=values["applicant"], contact=values["contact"],
                                         reason=values["reason"], day=_today(request))
-        except credit.CreditRuleError as exc:
+        except credit.IdentityMismatch as exc:
+            throttle.failed(key, client)
             error, status = str(exc), 422
+        except credit.CreditRuleError as exc:
+            error, status = str(exc), 429 if throttle.blocked(key, client) else 422
         else:
             flash(request, "异议已提交,登记管理机关将核查并答复。")
             return RedirectResponse(f"/public/social-org/credit/{entry.id}/objection", status_code=303)

@@ -119,3 +119,21 @@ async def test_upheld_objection_against_the_serious_list_falls_back_to_an_open_a
     org = await SocialOrganization.get(id=org.id)
     assert (org.credit_status, org.abnormal_reason, org.serious_since) == (
         "abnormal", "未按规定报送 2025 年度工作报告", None)
+
+
+async def test_identity_guessing_on_the_public_form_is_throttled(client: Any, engine: Engine) -> None:
+    """Five wrong code/representative pairs for one listing from one address: the form then refuses even the right
+    pair for a while (429), so the registered legal representative cannot be found by trying names."""
+    org = await make_org("511402", name="眉山市东坡区摄影家协会", legal_representative=REP)
+    assert await credit.list_abnormal(org.id, "未按规定报送 2025 年度工作报告", "annual_report:2025", date(2026, 6, 1))
+    entry = await CreditListEntry.get()
+    url = f"/public/social-org/credit/{entry.id}/objection"
+    csrf = csrf_from((await client.get(url)).text)
+    good = {"uscc": org.uscc, "representative": REP, "applicant": "李秘书", "contact": "13800002222",
+            "reason": "我会已于 2026 年 5 月 20 日通过邮寄报送年度报告,附邮件回执,请核查。", "csrf_token": csrf}
+    for guess in ("张三", "李四", "王五", "赵六", "钱七"):
+        r = await client.post(url, data={**good, "representative": guess})
+        assert r.status_code == 422 and "与登记信息不一致" in r.text
+    blocked = await client.post(url, data=good)
+    assert blocked.status_code == 429 and "次数过多" in blocked.text
+    assert not await CreditObjection.exists()

@@ -30,6 +30,11 @@ class CreditRuleError(ValueError):
     """A transition the rules do not allow; the message is Chinese, for the page."""
 
 
+class IdentityMismatch(CreditRuleError):
+    """The code or the legal representative named in an objection does not match the register (the public form
+    counts these per entry and client address, so names cannot be guessed by trying)."""
+
+
 def years_after(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
@@ -138,7 +143,7 @@ async def file_objection(entry_id: int, *, uscc: str, representative: str, appli
         org = await SocialOrganization.filter(id=entry.organization_id).using_db(conn).get()
         if org.uscc != uscc.strip().upper() or not org.legal_representative \
                 or org.legal_representative != representative.strip():
-            raise CreditRuleError("统一社会信用代码或法定代表人姓名与登记信息不一致")
+            raise IdentityMismatch("统一社会信用代码或法定代表人姓名与登记信息不一致")
         if await CreditObjection.filter(entry_id=entry_id, status="pending").using_db(conn).exists():
             raise CreditRuleError("该记录已有待处理的异议,请等待登记管理机关答复")
         return await CreditObjection.create(entry_id=entry_id, applicant=applicant.strip()[:50],
