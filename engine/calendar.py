@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo
 
 from engine.models import CalendarDay
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the bureau's zone: every package and page counts days in it
+
+
+def local_date(when: datetime | date) -> date:
+    """The bureau's calendar day of an instant (a date is already one)."""
+    return when.astimezone(SHANGHAI).date() if isinstance(when, datetime) else when
 
 
 class WorkingCalendar:

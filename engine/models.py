@@ -22,6 +22,9 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+# Integer ids are 32-bit columns: a larger number names no row (and PostgreSQL refuses it in a query with an error).
+MAX_DB_INT = 2**31 - 1
+
 
 class OrgUnit(Model):
     code = fields.CharField(max_length=32, primary_key=True)

@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from engine import authz
 from engine.authz import Actor
+from engine.calendar import local_date
 from engine.collab import notify
 from engine.errors import ConflictError, EngineError
 from engine.models import HumanTask, OrgUnit
@@ -42,7 +43,7 @@ from projects_registry.models import (
     ReviewScore,
 )
 from projects_registry.params import load_parameters
-from projects_registry.queries import committed_amount, local_today
+from projects_registry.queries import committed_amount
 
 PROCESS_KEY = "fund_project_lifecycle"
 OPEN = ("READY", "CLAIMED")
@@ -184,7 +185,7 @@ async def submit(engine: Engine, actor: Actor, s: Submission) -> Project:
     now = engine.clock.now()
     async with in_transaction():
         project = await Project.create(
-            code=await next_code(local_today(now).year), applicant_org=org.code, org_path=org.path,
+            code=await next_code(local_date(now).year), applicant_org=org.code, org_path=org.path,
             **_declared_fields(s), created_by=actor.username, created_at=now, updated_at=now)
         await _write_lines(project.id, s)
         instance = await engine.start(PROCESS_KEY, org_unit=org.code, actor=actor.username, business_key=project.code,
@@ -351,7 +352,7 @@ async def decide_entry(engine: Engine, actor: Actor, project: Project, opinion: 
     result = await review_result(project)
     if result is None:
         raise ProjectError("尚无专家评分,不能作出入库决定。")
-    today = local_today(engine.clock.now())
+    today = local_date(engine.clock.now())
     await _step(engine, actor, project, "Task_city_review",
                 {"review_mean": float(result.mean), "admitted": result.admitted, "review_opinion": opinion},
                 "评审入库:" + ("入库" if result.admitted else "未入库(退回)"), " ".join(result.explanation),
@@ -395,7 +396,7 @@ async def remove_stale(engine: Engine) -> list[str]:
     change; a project the manager has already put in a draft release batch is left alone (about to be released).
     Returns the codes of the removed projects."""
     params = await load_parameters()
-    today = local_today(engine.clock.now())
+    today = local_date(engine.clock.now())
     latest = date(today.year - params.stale_years, 12, 31)  # is_stale decides exactly; this only narrows the query
     rows = await Project.filter(stage__in=["reserve", "mature"], reserve_entered_on__lte=latest).order_by("id")
     in_draft = set(await ReleaseBatchItem.filter(batch__status="draft", project_id__in=[p.id for p in rows])

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from tortoise.queryset import QuerySet
 
@@ -20,12 +18,6 @@ from projects_registry.models import (
     ReleaseBatch,
     ReleaseBatchItem,
 )
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def local_today(now: datetime) -> date:
-    return now.astimezone(SHANGHAI).date()
 
 
 def visible_projects(actor: Actor) -> QuerySet[Project]:

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from engine import authz
 from engine.authz import Actor
-from engine.models import Attachment, HumanTask
+from engine.models import MAX_DB_INT, Attachment, HumanTask
 from web.api import MAX_ORG_CODE, ApiError, _int_param, _path_uuid, endpoint, json_body, methods
 from web.auth import ctx_of
 from web.cemetery import CAMPAIGN_OPENERS, STATUS_EDITORS, validate_submission
@@ -45,7 +45,6 @@ from workflows.cemetery.sales import SalesStatusError, change_status
 from workflows.common.checklist import ChecklistError
 from workflows.common.models import ChecklistRecord
 
-MAX_DB_INT = 2**31 - 1
 MAX_PLOTS = 200
 
 

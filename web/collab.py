@@ -30,7 +30,7 @@ from engine.authz import Actor
 from engine.collab import AttachmentStore
 from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FieldError, FormValidationError
-from engine.models import Attachment, Comment, HumanTask, Notification, OrgUnit, ProcessInstance, User
+from engine.models import MAX_DB_INT, Attachment, Comment, HumanTask, Notification, OrgUnit, ProcessInstance, User
 from engine.runtime import ANY, parse_uuid
 from web.api import ApiError, _path_uuid, _scoped_task, endpoint, json_body, methods, task_json
 from web.auth import ctx_of, login_required
@@ -40,7 +40,6 @@ FILE_KINDS = "PDF、JPG、PNG、Word(.docx)、Excel(.xlsx)"
 ACCEPT = ",".join(f".{ext}" for ext in sorted(collab.FILE_TYPES))
 NOTIFICATIONS_PAGE = 30
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_DB_INT = 2**31 - 1
 
 
 def store_of(request: Request) -> AttachmentStore:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.convertors import IntegerConvertor, register_url_convertor
 
-MAX_DB_INT = 2**31 - 1
+from engine.models import MAX_DB_INT
 
 
 def _up_to(limit: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from tortoise.expressions import Q
 
 from engine import authz
 from engine.authz import Actor
+from engine.calendar import SHANGHAI
 from engine.models import HumanTask, OrgUnit
 from engine.runtime import parse_uuid
 from web.admin import admin_required
@@ -56,7 +56,6 @@ from workflows.dibao.models import (
 )
 from workflows.dibao.post_audit import OUTCOMES, draw_month, record_outcome
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 RELATIONS = {"applicant": "申请人本人", "spouse": "配偶", "child": "子女", "parent": "父母",
              "grandparent": "(外)祖父母", "grandchild": "(外)孙子女", "sibling": "兄弟姐妹",
              "other": "其他共同生活成员"}

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from engine.authz import Actor
+from engine.models import MAX_DB_INT
 from engine.runtime import Engine
 from web.auth import ctx_of, login_required
 from web.models import BulkJob
@@ -91,7 +92,7 @@ def is_stale(job: BulkJob, now: Any) -> bool:
 
 async def _own_job(request: Request, actor: Actor) -> BulkJob:
     job = await BulkJob.get_or_none(id=request.path_params["job_id"]) \
-        if request.path_params["job_id"] <= 2**31 - 1 else None
+        if request.path_params["job_id"] <= MAX_DB_INT else None
     if job is None or job.owner != actor.username:
         raise HTTPException(404, "批量操作不存在。")
     return job

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from engine import authz
 from engine.authz import Actor
+from engine.calendar import local_date
 from engine.collab import AttachmentStore, add_attachment, clean_filename
 from engine.errors import ConflictError
 from engine.forms import FormValidationError
@@ -109,7 +110,7 @@ async def board(request: Request, actor: Actor) -> Response:
             filters[key] = ""
     columns = await queries.board(actor, county=filters["county"], category=filters["category"],
                                   source=filters["source"])
-    today = queries.local_today(request.app.state.ctx.engine.clock.now())
+    today = local_date(request.app.state.ctx.engine.clock.now())
     params = await load_parameters()
     stale = {p.id for c in columns for p in c.projects
              if p.stage in ("reserve", "mature") and rules.is_stale(p.reserve_entered_on, today, params)}
@@ -411,7 +412,7 @@ async def project_page(request: Request, actor: Actor) -> Response:
             deployed = await engine.specs.get(instance.definition_id)
             diagram = Markup(render_svg(deployed.bpmn_xml, await engine.diagram_states(instance),
                                         lane_labels=ROLES, natural_size=True))
-    today = queries.local_today(engine.clock.now())
+    today = local_date(engine.clock.now())
     params = await load_parameters()
     events = await ProjectEvent.filter(project_id=project.id).order_by("at", "id")
     attachments = await Attachment.filter(instance_id=project.instance_id).order_by("created_at", "id") \
@@ -617,7 +618,7 @@ async def batches(request: Request, actor: Actor) -> Response:
         totals[b.id] = (len(amounts), sum((Decimal(str(a)) for a in amounts), Decimal(0)))
     return page(request, "projects_batches.html", {
         "rows": rows, "totals": totals, "errors": errors, "values": values,
-        "this_year": queries.local_today(engine.clock.now()).year, **LABELS}, status_code=status)
+        "this_year": local_date(engine.clock.now()).year, **LABELS}, status_code=status)
 
 
 async def _batch(actor: Actor, batch_id: int) -> ReleaseBatch:
@@ -725,7 +726,7 @@ async def public_summary(request: Request) -> Response:
     """No login: what 福彩公益金 funded in a year, by unit and category, with grades. No personal data."""
     years = await queries.public_years()
     raw = request.query_params.get("year", "")
-    year = int(raw) if raw.isdecimal() and len(raw) <= 4 else (years[0] if years else queries.local_today(
+    year = int(raw) if raw.isdecimal() and len(raw) <= 4 else (years[0] if years else local_date(
         request.app.state.ctx.engine.clock.now()).year)
     summary = await queries.public_summary(year)
     return page(request, "projects_public.html", {"s": summary, "years": years, **LABELS})

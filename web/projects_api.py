@@ -30,7 +30,7 @@ from starlette.routing import Route
 from engine import authz
 from engine.authz import Actor
 from engine.errors import ConflictError
-from engine.models import Attachment
+from engine.models import MAX_DB_INT, Attachment
 from projects_registry import lifecycle, queries, rules
 from projects_registry.models import (
     BUDGET_CATEGORIES,
@@ -54,7 +54,7 @@ from projects_registry.params import load_parameters
 from web.api import MAX_PAGE_SIZE, ApiError, _int_param, endpoint, json_body, methods
 from web.collab import attachment_json
 
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_DB_INT
 MAX_AMOUNT = Decimal("999999999999.99")  # DecimalField(max_digits=14, decimal_places=2)
 MAX_TEXT = 1000
 CENT_MIN = Decimal("0.01")  # amounts and targets: at least one cent after rounding

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.models import MAX_DB_INT
 from projects_registry.models import BUDGET_CATEGORIES, CATEGORIES, FUNDING_SOURCES, INDICATOR_KINDS, STAGES
 from projects_registry.rules import MATURITY_ITEMS, RUBRIC_LABELS
 
@@ -33,7 +34,7 @@ def _op(summary: str, ok: dict[str, Any], *codes: int, body: dict[str, Any] | No
     return op
 
 
-MAX_ID = 2**31 - 1
+MAX_ID = MAX_DB_INT
 MAX_AMOUNT = 999_999_999_999  # the columns hold 14 digits with 2 decimals; amounts are rounded to cents
 SEMANTIC_CODES = {"incomplete", "mismatch", "banned_use", "precondition", "exhausted"}  # besides unknown / order
 

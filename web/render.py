@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2_fragments.starlette import Jinja2Blocks
 from starlette.requests import Request
 from starlette.responses import Response
 
+from engine.calendar import SHANGHAI
 from web.roles import INSTANCE_STATES, LEVELS, ROLES, TASK_STATES, role_label
 from web.security import csrf_token
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 templates = Jinja2Blocks(directory=str(Path(__file__).parent / "templates"))
 
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from engine import authz, collab
 from engine.authz import Actor
+from engine.calendar import local_date
 from engine.errors import ConflictError, InvalidTaskState, NotFound
 from engine.forms import FormValidationError
 from engine.models import Attachment, HumanTask, OrgUnit, ProcessInstance
@@ -51,7 +52,7 @@ from workflows.social_org.models import (
     SpotCheckTarget,
 )
 from workflows.social_org.projection import project_ids
-from workflows.social_org.register import authority_units, local_date, scoped, search, validate_org
+from workflows.social_org.register import authority_units, scoped, search, validate_org
 from workflows.social_org.spot_check import (
     PUBLIC_PURPOSES,
     TARGET_PURPOSE,

@@ -27,8 +27,9 @@ from starlette.routing import Route
 
 from engine import authz, collab
 from engine.authz import Actor
+from engine.calendar import local_date
 from engine.errors import ConflictError, InvalidTaskState, NotFound
-from engine.models import Attachment, HumanTask, ProcessInstance
+from engine.models import MAX_DB_INT, Attachment, HumanTask, ProcessInstance
 from web.api import ApiError, endpoint, json_body, methods
 from web.auth import ctx_of
 from web.collab import attachment_json, read_api_upload, store_of
@@ -46,10 +47,9 @@ from workflows.common import findings as rules
 from workflows.common.models import ChecklistRecord, FindingRecord
 from workflows.social_org.models import Inspector, SpotCheckTarget
 from workflows.social_org.projection import project_ids
-from workflows.social_org.register import local_date, parse_date
+from workflows.social_org.register import parse_date
 from workflows.social_org.spot_check import SpotCheckError, checklist_template, parse_answers, record_checklist
 
-MAX_DB_INT = 2**31 - 1
 MAX_EVIDENCE = 10
 
 

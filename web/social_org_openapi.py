@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.models import MAX_DB_INT
+
 _NULLABLE_STR = {"type": ["string", "null"]}
 _DT = {"type": ["string", "null"], "format": "date-time"}
 
@@ -31,7 +33,7 @@ _FINDING_ID = {"name": "finding_id", "in": "path", "required": True, "schema": {
 _TARGET_ID = {"name": "target_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _NOTE = {"type": "string", "minLength": 2, "maxLength": 4000, "pattern": r"\S\s*\S",
          "description": "at least 2 characters besides spaces (else code blank)"}
-_EVIDENCE_ID = {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1,
+_EVIDENCE_ID = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_DB_INT,
                 "description": "a file of the check's case, uploaded with POST /social-org/findings/{finding_id}/"
                                "evidence (else code unknown)"}
 _FINDING = {"type": "object", "required": ["id", "subject_type", "subject_id", "label", "corrective_action", "owner",
@@ -126,5 +128,5 @@ PATHS: dict[str, Any] = {
                 "evidence": {"type": "object", "description": "evidence item code → attachment ids",
                              "additionalProperties": {"type": "array", "maxItems": 10,
                                                       "items": {"type": "integer", "minimum": 1,
-                                                                "maximum": 2**31 - 1}}}}})},
+                                                                "maximum": MAX_DB_INT}}}}})},
 }

@@ -23,11 +23,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from engine.calendar import SHANGHAI
+from engine.calendar import local_date as local_day
 from engine.errors import EngineError
 from engine.forms import FieldError, FormValidationError
 from engine.models import HumanTask, ProcessInstance
@@ -38,7 +39,6 @@ from workflows.cemetery.sales import SalesStatusError, change_status
 from workflows.common.models import ChecklistRecord
 
 log = logging.getLogger("civicflow.cemetery")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROCESS_KEY = "cemetery_annual_inspection"
 CHECKLIST_TASKS = {"Task_onsite": "onsite", "Task_acceptance": "acceptance"}
 STAGE_OF_TASK = {"Task_self_report": "self_report", "Task_onsite": "onsite", "Task_city_review": "city_review",
@@ -47,10 +47,6 @@ STAGE_OF_TASK = {"Task_self_report": "self_report", "Task_onsite": "onsite", "Ta
 
 class InspectionError(ValueError):
     """A command the inspection rules refuse; the message is for the user (Chinese)."""
-
-
-def local_day(when: datetime) -> date:
-    return when.astimezone(SHANGHAI).date()
 
 
 def end_of_day(day: date) -> datetime:

@@ -8,7 +8,7 @@ from datetime import date
 from tortoise.queryset import QuerySet
 
 from engine.authz import Actor
-from engine.models import HumanTask
+from engine.models import MAX_DB_INT, HumanTask
 from workflows.cemetery.inspection import CHECKLIST_TASKS, PROCESS_KEY
 from workflows.cemetery.models import Cemetery, CemeteryDocument, CemeteryInspection
 
@@ -19,7 +19,6 @@ def visible_cemeteries(actor: Actor) -> QuerySet[Cemetery]:
     return Cemetery.filter(org_path__startswith=actor.org_path)
 
 
-MAX_DB_INT = 2**31 - 1  # ids above cannot exist (and PostgreSQL refuses them in a query with an error)
 
 
 def db_id(value: object) -> int | None:

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from engine import authz
 from engine.authz import Actor
+from engine.calendar import SHANGHAI
 from engine.models import HumanTask
 from workflows.dibao.idnumber import mask_id_number
 from workflows.dibao.models import CaseFileView, DibaoCase, PaymentChange, PostAudit
@@ -101,7 +101,6 @@ async def file_json(case: DibaoCase, deadline: datetime | None, supervisor: bool
     return body
 
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def pay_from(case: DibaoCase) -> date | None:

@@ -8,15 +8,14 @@ township; 单独登记备案 and complaint cases are always audited. Each townsh
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
+from engine.calendar import SHANGHAI
 from workflows.common.draw import draw_targets, new_seed
 from workflows.common.models import DrawRecord
 from workflows.dibao.models import DibaoCase, PostAudit
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_RATIO = 0.30
 OUTCOMES = {"upheld": "维持", "rectify": "责令整改", "corrected": "纠正(停发或调整)"}
 

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
+from engine.calendar import local_date
 from engine.models import OrgUnit
 from engine.orgs import ancestors_by_level
 from workflows.dibao.models import AssistanceStandard, Delegation
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def local_date(when: datetime | date) -> date:
-    return when.astimezone(SHANGHAI).date() if isinstance(when, datetime) else when
 
 
 async def ancestor(code: str, level: str) -> OrgUnit | None:

@@ -21,10 +21,10 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from engine.calendar import SHANGHAI, local_date
 from engine.models import OrgUnit
 from engine.runtime import Engine
 from workflows.social_org.models import AnnualCampaign, AnnualInspection, SocialOrganization
-from workflows.social_org.register import SHANGHAI, local_date
 
 PROCESS_KEY = "social_org_annual_inspection"
 BATCH_SIZE = 100

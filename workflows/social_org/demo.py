@@ -8,6 +8,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+from engine.calendar import local_date
 from engine.models import HumanTask, OrgUnit
 from engine.runtime import Engine
 from workflows.social_org.credit import list_abnormal
@@ -20,7 +21,6 @@ from workflows.social_org.models import (
     RevocationCase,
     SocialOrganization,
 )
-from workflows.social_org.register import local_date
 from workflows.social_org.uscc import CATEGORY_OF_TYPE, make_uscc
 
 TOTAL = 1650

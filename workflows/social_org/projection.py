@@ -17,11 +17,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from engine.calendar import local_date
 from engine.models import ProcessInstance
 from workflows.common.findings import reschedule
 from workflows.social_org.credit import list_abnormal
 from workflows.social_org.models import AnnualInspection, RevocationCase, SpotCheckTarget
-from workflows.social_org.register import local_date, parse_date
+from workflows.social_org.register import parse_date
 from workflows.social_org.spot_check import SUBJECT_TYPE
 
 AI_PROCESS = "social_org_annual_inspection"

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -20,13 +19,8 @@ from engine.models import OrgUnit
 from workflows.social_org.models import ORG_TYPES, SocialOrganization
 from workflows.social_org.uscc import CATEGORY_OF_TYPE, CIVIL_AFFAIRS, uscc_error
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 AUTHORITY_LEVELS = ("city", "county")
 TYPE_BY_LABEL = {label: code for code, label in ORG_TYPES.items()}
-
-
-def local_date(when: datetime | date) -> date:
-    return when.astimezone(SHANGHAI).date() if isinstance(when, datetime) else when
 
 
 def scoped(org_path: str) -> QuerySet[SocialOrganization]:

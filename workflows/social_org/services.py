@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from engine.calendar import local_date
 from engine.runtime import Engine
 from workflows.social_org import credit, listeners
 from workflows.social_org.projection import Projector
-from workflows.social_org.register import local_date
 from workflows.social_org.spot_check import checklist_template
 
 

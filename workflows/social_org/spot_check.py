@@ -19,6 +19,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from engine.calendar import local_date
 from engine.models import Attachment, OrgUnit
 from engine.runtime import Engine
 from workflows.common.checklist import ChecklistError, Finding, evaluate, evidence_ids, evidence_required
@@ -26,7 +27,6 @@ from workflows.common.draw import TargetDraw, draw_inspectors, draw_targets, new
 from workflows.common.findings import open_findings
 from workflows.common.models import ChecklistRecord, ChecklistTemplate, DrawRecord
 from workflows.social_org.models import Inspector, InspectorConflict, SocialOrganization, SpotCheckPlan, SpotCheckTarget
-from workflows.social_org.register import local_date
 
 PROCESS_KEY = "social_org_spot_check"
 TARGET_PURPOSE = "social_org_spot_check"
